@@ -1,0 +1,108 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type Config } from '../shared/config.js';
+import { ConfigError, KpiError, PrerequisiteError, UsageError, describeError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+
+/** Exit codes: 0 done, 1 the work failed, 2 bad arguments or configuration. */
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+let cached: { config: Config; logger: Logger } | undefined;
+
+/** Config is parsed once, on the first command that needs it, from the environment. */
+function context(): { config: Config; logger: Logger } {
+  if (!cached) {
+    const config = loadConfig(process.env);
+    cached = { config, logger: createLogger({ level: config.logLevel }) };
+  }
+  return cached;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kpi')
+    .description('kpi-pipeline: business events from Kafka into KPIs and ranked scorecards in ClickHouse')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .exitOverride();
+
+  const stack = program.command('stack').description('install, start, stop and inspect the local Kafka and Temporal (ClickHouse is embedded)');
+  stack
+    .command('up')
+    .description('install what is missing, start what is not running, wait until each service answers (idempotent)')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await import('./commands/stack.js')).stackUpCommand(context().config, opts));
+  stack
+    .command('down')
+    .description('stop the services that `kpi stack up` started; anything else is left alone')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await import('./commands/stack.js')).stackDownCommand(context().config, opts));
+  stack
+    .command('status')
+    .description('show each service: state, pid, port, health, data folder')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await import('./commands/stack.js')).stackStatusCommand(context().config, opts));
+
+  program
+    .command('migrate')
+    .description('apply the pending ClickHouse migrations from infra/clickhouse/migrations, in order')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await import('./commands/migrate.js')).migrateCommand(context().config, opts));
+
+  program
+    .command('sql')
+    .description('run one SQL query against the warehouse (read-only unless --write)')
+    .argument('<query>', 'the SQL; bind values as {name: Type} and pass them with --param')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'ndjson', 'csv', 'tsv']).default('table'))
+    .option('-p, --param <name=value>', 'a query parameter (repeatable)', collect, [])
+    .option('--write', 'allow statements that change data or schema')
+    .addHelpText('after', '\nExample:\n  kpi sql "SELECT topic, count() FROM dead_letters WHERE reason_code = {code: String} GROUP BY topic" -p code=invalid_json')
+    .action(async (query: string, opts: { format: 'table'; param: string[]; write?: boolean }) =>
+      (await import('./commands/sql.js')).sqlCommand(context().config, query, opts),
+    );
+
+  program
+    .command('demo')
+    .description('round trip through every engine: stack up, migrate, Kafka → consumer group → ClickHouse, one Temporal workflow')
+    .option('-n, --messages <count>', 'how many messages to send', positiveInt, 5_000)
+    .action(async (opts: { messages: number }) => {
+      const { config, logger } = context();
+      await (await import('./commands/demo.js')).demoCommand(config, logger, opts);
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // commander has printed its own message for usage errors and --help.
+    if (err instanceof Error && 'exitCode' in err && 'code' in err && String(err.code).startsWith('commander.')) {
+      const code = Number(err.exitCode);
+      process.exit(code === 0 ? 0 : EXIT_USAGE);
+    }
+    throw err;
+  }
+}
+
+main(process.argv).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    const usage = err instanceof ConfigError || err instanceof UsageError;
+    const known = err instanceof KpiError || err instanceof PrerequisiteError;
+    process.stderr.write(`kpi: ${describeError(err)}\n`);
+    if (!known && !usage && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exit(usage ? EXIT_USAGE : EXIT_FAILURE);
+  },
+);

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import type { Config } from './config.js';
+import { KpiError, StoreBusyError, describeError } from './errors.js';
+
+export type { ClickHouseClient };
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+
+/**
+ * chdb declares its connection with @clickhouse/client-common's types, of which
+ * @clickhouse/client now bundles its own copy: one shape, two declarations, hence the cast.
+ */
+function chdbConnection(path: string): ClientConnection {
+  return createChdbConnection({ path }) as unknown as ClientConnection;
+}
+
+/** An open connection to the warehouse: the embedded engine or a ClickHouse server. */
+export interface Warehouse {
+  readonly client: ClickHouseClient;
+  readonly mode: 'embedded' | 'server';
+  /** Where the data lives: the embedded folder or the server URL. */
+  readonly location: string;
+  readonly database: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The one place that constructs ClickHouse clients. With `CLICKHOUSE_URL` it talks to a
+ * server; otherwise it opens the embedded chDB engine on its data folder, which only one
+ * process may hold at a time. The pipeline's database is created when missing, and every
+ * query runs in it, so SQL elsewhere names tables without a database.
+ */
+export async function openWarehouse(config: Config['clickhouse']): Promise<Warehouse> {
+  if (config.mode === 'server') {
+    const bootstrap = createClient({ url: config.url, username: config.user, password: config.password });
+    try {
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
+    } catch (err) {
+      throw new KpiError(`ClickHouse at ${config.url} did not answer: ${describeError(err)}`, { cause: err, retriable: true });
+    } finally {
+      await bootstrap.close();
+    }
+    const client = createClient({ url: config.url, username: config.user, password: config.password, database: config.database });
+    return { client, mode: 'server', location: config.url, database: config.database, close: () => client.close() };
+  }
+
+  mkdirSync(config.path, { recursive: true });
+  let client: ClickHouseClient;
+  try {
+    client = createClient({ connection: chdbConnection(config.path) });
+  } catch (err) {
+    if (/Cannot lock file|already running/i.test(describeError(err))) {
+      throw new StoreBusyError(
+        `The embedded ClickHouse store at ${config.path} is held by another process ` +
+          '(chDB allows one process per data folder). Stop that process, or point CHDB_PATH at another folder.',
+        { cause: err },
+      );
+    }
+    throw new KpiError(`Could not open the embedded ClickHouse store at ${config.path}: ${describeError(err)}`, { cause: err });
+  }
+  // A chDB session keeps its current database between queries, so one USE serves all.
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
+  await client.command({ query: `USE ${config.database}` });
+  return { client, mode: 'embedded', location: config.path, database: config.database, close: () => client.close() };
+}
+
+/** Runs a query and returns its rows as plain objects. Values reach SQL only as parameters. */
+export async function queryRows<T = Record<string, unknown>>(
+  client: ClickHouseClient,
+  query: string,
+  params: Record<string, unknown> = {},
+): Promise<T[]> {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return result.json<T>();
+}

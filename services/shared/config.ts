@@ -1,0 +1,144 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { projectRoot } from './paths.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9092');
+
+const identifier = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'expected letters, digits and _ (not starting with a digit)');
+
+const port = z.coerce.number().int().min(1).max(65_535);
+
+/**
+ * Every environment variable the program reads, with its default. This is the only place
+ * that knows their names; `loadConfig(process.env)` is called once at start.
+ */
+export const EnvSchema = z.object({
+  /** Comma-separated Kafka bootstrap brokers. @default "127.0.0.1:9092" */
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((v) => v.split(',').map((b) => b.trim()).filter((b) => b.length > 0))
+    .pipe(z.array(hostPort).min(1, 'expected at least one broker')),
+  /** Client id this process shows to Kafka. @default "kpi-pipeline" */
+  KAFKA_CLIENT_ID: z.string().trim().min(1).max(200).default('kpi-pipeline'),
+  /** Temporal frontend gRPC address. @default "127.0.0.1:7233" */
+  TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  /** Temporal namespace. @default "default" */
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).max(255).default('default'),
+  /** ClickHouse server URL; when unset the embedded engine (chDB) is used. @default unset */
+  CLICKHOUSE_URL: z
+    .string()
+    .trim()
+    .url('expected a URL such as http://127.0.0.1:8123')
+    .refine((v) => /^https?:\/\//.test(v), 'expected an http:// or https:// URL')
+    .optional(),
+  /** ClickHouse user (server mode). @default "default" */
+  CLICKHOUSE_USER: z.string().default('default'),
+  /** ClickHouse password (server mode). @default "" */
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  /** Database that holds every table of the pipeline. @default "kpi" */
+  CLICKHOUSE_DATABASE: identifier.default('kpi'),
+  /** Folder of the embedded ClickHouse data. @default "<KPI_DATA_DIR>/clickhouse" */
+  CHDB_PATH: z.string().trim().min(1).optional(),
+  /** Folder for runtime data: service data, logs, pid files. @default "<project>/.data" */
+  KPI_DATA_DIR: z.string().trim().min(1).optional(),
+  /** Folder for installed tools: Kafka jars, Temporal CLI. @default "<project>/.tools" */
+  KPI_TOOLS_DIR: z.string().trim().min(1).optional(),
+  /** IANA time zone in which days, weeks, months, quarters and years begin. @default "Asia/Shanghai" */
+  KPI_TIME_ZONE: z.string().trim().refine(isTimeZone, 'expected an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  /** Month (1-12) in which the fiscal year begins. @default 1 */
+  KPI_FISCAL_YEAR_START_MONTH: z.coerce.number().int().min(1).max(12).default(1),
+  /** Port of the local Kafka broker that `kpi stack up` starts. @default 9092 */
+  KPI_STACK_KAFKA_PORT: port.default(9092),
+  /** Port of the local Kafka KRaft controller. @default 9093 */
+  KPI_STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
+  /** Port of the local Temporal frontend (gRPC). @default 7233 */
+  KPI_STACK_TEMPORAL_PORT: port.default(7233),
+  /** Port of the local Temporal web UI. @default 8233 */
+  KPI_STACK_TEMPORAL_UI_PORT: port.default(8233),
+  /** Java installation for the local Kafka broker; else `java` on PATH. @default unset */
+  JAVA_HOME: z.string().trim().min(1).optional(),
+  /** Log level: fatal, error, warn, info, debug, trace or silent. @default "info" */
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  kafka: { brokers: string[]; clientId: string };
+  temporal: { address: string; namespace: string };
+  clickhouse:
+    | { mode: 'server'; url: string; user: string; password: string; database: string }
+    | { mode: 'embedded'; path: string; database: string };
+  paths: { dataDir: string; toolsDir: string };
+  business: { timeZone: string; fiscalYearStartMonth: number };
+  stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Empty strings count as unset, as a shell user would expect from `VAR= kpi …`. */
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Parses the environment once. Throws a ConfigError naming every variable that is wrong,
+ * its value and what was expected.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const raw = withoutEmpty(env);
+  const parsed = EnvSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const value = raw[name];
+      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)})`;
+      return `  ${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const root = projectRoot();
+  const dataDir = path.resolve(root, e.KPI_DATA_DIR ?? '.data');
+  const toolsDir = path.resolve(root, e.KPI_TOOLS_DIR ?? '.tools');
+  return {
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    clickhouse: e.CLICKHOUSE_URL
+      ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      : { mode: 'embedded', path: path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse')), database: e.CLICKHOUSE_DATABASE },
+    paths: { dataDir, toolsDir },
+    business: { timeZone: e.KPI_TIME_ZONE, fiscalYearStartMonth: e.KPI_FISCAL_YEAR_START_MONTH },
+    stack: {
+      kafkaPort: e.KPI_STACK_KAFKA_PORT,
+      kafkaControllerPort: e.KPI_STACK_KAFKA_CONTROLLER_PORT,
+      temporalPort: e.KPI_STACK_TEMPORAL_PORT,
+      temporalUiPort: e.KPI_STACK_TEMPORAL_UI_PORT,
+      javaHome: e.JAVA_HOME,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The only module that imports kafkajs. Everything else asks this adapter for producers,
+ * consumers and admin calls, so the client can be swapped without touching the pipeline.
+ */
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+
+export type { Admin, Consumer, EachBatchPayload, Kafka, Producer };
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger?: Logger;
+  /** Time allowed to open a TCP connection to a broker, in ms. @default 3_000 */
+  connectionTimeoutMs?: number;
+  /** How many times a failed request is retried before the error surfaces. @default 5 */
+  retries?: number;
+}
+
+export function createKafka(options: KafkaOptions): Kafka {
+  const { logger } = options;
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+    retry: { retries: options.retries ?? 5 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => (entry) => {
+      if (!logger) return;
+      const { message, ...extra } = entry.log;
+      const fields = { kafka: entry.namespace, ...extra };
+      // kafkajs logs retried trouble (a coordinator still loading) as errors; what it
+      // finally gives up on is thrown to the caller, which reports it.
+      logger.warn(fields, String(message));
+    },
+  });
+}
+
+export function kafkaFromConfig(config: Config, logger?: Logger, overrides: Partial<KafkaOptions> = {}): Kafka {
+  return createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, ...(logger ? { logger } : {}), ...overrides });
+}
+
+/**
+ * A producer that keeps one key's messages on one partition (murmur2, as the Java client)
+ * and in order: one request in flight, so a retried request cannot overtake the next.
+ * Duplicates from retries are harmless: consumers deduplicate on event ids.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, maxInFlightRequests: 1 });
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: { topic: string; partitions: number }[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })), waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** One metadata request: resolves with the broker count, or rejects when none answers. */
+export async function describeCluster(kafka: Kafka): Promise<{ brokers: number; controller: number | null }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    return { brokers: cluster.brokers.length, controller: cluster.controller };
+  } finally {
+    await admin.disconnect();
+  }
+}
