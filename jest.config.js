@@ -11,6 +11,8 @@ const common = {
 };
 
 export default {
+  // Integration tests talk to real services; a slow machine must not fail them.
+  testTimeout: 180_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 60 },

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.js';
@@ -47,23 +48,43 @@ export async function openWarehouse(config: Config['clickhouse']): Promise<Wareh
   }
 
   mkdirSync(config.path, { recursive: true });
+  const busy = (cause?: unknown): StoreBusyError =>
+    new StoreBusyError(
+      `The embedded ClickHouse store at ${config.path} is held by another process (pid ${embeddedStoreHolder(config.path) ?? '?'}); ` +
+        'chDB allows one process per data folder. Stop that process, or point CHDB_PATH at another folder.',
+      { cause },
+    );
+  const holder = embeddedStoreHolder(config.path);
+  if (holder !== null && holder !== process.pid) throw busy();
   let client: ClickHouseClient;
   try {
     client = createClient({ connection: chdbConnection(config.path) });
   } catch (err) {
-    if (/Cannot lock file|already running/i.test(describeError(err))) {
-      throw new StoreBusyError(
-        `The embedded ClickHouse store at ${config.path} is held by another process ` +
-          '(chDB allows one process per data folder). Stop that process, or point CHDB_PATH at another folder.',
-        { cause: err },
-      );
-    }
+    const now = embeddedStoreHolder(config.path);
+    if (now !== null && now !== process.pid) throw busy(err);
     throw new KpiError(`Could not open the embedded ClickHouse store at ${config.path}: ${describeError(err)}`, { cause: err });
   }
   // A chDB session keeps its current database between queries, so one USE serves all.
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
   await client.command({ query: `USE ${config.database}` });
   return { client, mode: 'embedded', location: config.path, database: config.database, close: () => client.close() };
+}
+
+/**
+ * The pid holding an embedded store, or null. ClickHouse writes `status` with its pid into
+ * the data folder while it is open and removes it on close; a stale file names a dead pid.
+ */
+export function embeddedStoreHolder(storePath: string): number | null {
+  const file = path.join(storePath, 'status');
+  if (!existsSync(file)) return null;
+  const pid = Number(/PID:\s*(\d+)/.exec(readFileSync(file, 'utf8'))?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs a query and returns its rows as plain objects. Values reach SQL only as parameters. */

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { embeddedStoreHolder } from '../shared/clickhouse.js';
 import type { Config } from '../shared/config.js';
 import { StackError, describeError } from '../shared/errors.js';
 import { waitFor } from '../shared/wait.js';
@@ -49,20 +48,6 @@ export async function serviceStatus(svc: ServiceDefinition, config: Config): Pro
     logFile: ours ? record.logFile : null,
     extras: svc.extras?.(config) ?? [],
   };
-}
-
-/** Who holds the embedded store: ClickHouse writes a `status` file with its pid while open. */
-export function embeddedStoreHolder(storePath: string): number | null {
-  const file = path.join(storePath, 'status');
-  if (!existsSync(file)) return null;
-  const pid = Number(/PID:\s*(\d+)/.exec(readFileSync(file, 'utf8'))?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
 }
 
 export function clickhouseSummary(config: Config): string {
@@ -132,10 +117,13 @@ export async function stackUp(config: Config, say: (line: string) => void): Prom
   return { started, alreadyRunning, statuses };
 }
 
-/** Stops the services that `stackUp` started; anything else is left alone. */
-export async function stackDown(config: Config, say: (line: string) => void): Promise<string[]> {
+/**
+ * Stops the services that `stackUp` started (or only those named in `only`); anything
+ * else is left alone.
+ */
+export async function stackDown(config: Config, say: (line: string) => void, only?: readonly string[]): Promise<string[]> {
   const stopped: string[] = [];
-  for (const svc of [...SERVICES].reverse()) {
+  for (const svc of [...SERVICES].reverse().filter((s) => !only || only.includes(s.name))) {
     const record = readPidRecord(config.paths.dataDir, svc.name);
     if (record && isRunning(record)) {
       const how = await stopProcess(record);

@@ -1,0 +1,77 @@
+/**
+ * `npm test`: type check, lint, then every jest project against the real local stack.
+ * Starts the stack when it is not running and stops at the end only what it started;
+ * a stack the user already runs is left alone.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../services/shared/config.js';
+import { describeError } from '../services/shared/errors.js';
+import { projectRoot } from '../services/shared/paths.js';
+import { stackDown, stackUp } from '../services/stack/stack.js';
+import { formatMs } from '../services/cli/output.js';
+
+const root = projectRoot();
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function step(label: string, command: string, args: string[]): void {
+  const t0 = Date.now();
+  say(`▶ ${label}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`${label} failed (exit ${result.status ?? result.signal})`);
+  say(`✓ ${label} (${formatMs(Date.now() - t0)})`);
+}
+
+async function main(): Promise<number> {
+  const config = loadConfig(process.env);
+  const extraArgs = process.argv.slice(2);
+  const bin = (name: string): string => path.join(root, 'node_modules', '.bin', name);
+
+  step('type check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+  step('lint (eslint)', bin('eslint'), ['.']);
+
+  const t0 = Date.now();
+  say('▶ local stack');
+  const up = await stackUp(config, (line) => say(`  ${line}`));
+  say(`✓ local stack: ${up.started.length > 0 ? `started ${up.started.join(', ')}` : 'already running'} (${formatMs(Date.now() - t0)})`);
+
+  const results = path.join(config.paths.dataDir, 'jest-results.json');
+  rmSync(results, { force: true });
+  let code = 1;
+  try {
+    say('▶ jest (unit, integration)');
+    const jest = spawnSync(
+      process.execPath,
+      ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--json', `--outputFile=${results}`, ...extraArgs],
+      { cwd: root, stdio: 'inherit' },
+    );
+    code = jest.status ?? 1;
+  } finally {
+    if (up.started.length > 0) {
+      say('▶ stopping the services this run started');
+      await stackDown(config, (line) => say(`  ${line}`), up.started);
+    }
+  }
+  try {
+    const summary = JSON.parse(readFileSync(results, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number };
+    if (summary.numPendingTests > 0) say(`${summary.numPendingTests} test(s) skipped: no test may be skipped.`);
+    // The plain closing line: what passed and what failed, alone on the line.
+    say(`${summary.numPassedTests} passed, ${summary.numFailedTests} failed`);
+    if (summary.numPendingTests > 0) code = code || 1;
+  } catch {
+    say('jest wrote no results: the run did not complete.');
+    code = code || 1;
+  }
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`npm test: ${describeError(err)}\n`);
+    process.exit(1);
+  },
+);

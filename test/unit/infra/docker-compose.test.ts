@@ -1,0 +1,347 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { EnvSchema, loadConfig } from '../../../services/shared/config.js';
+
+// No Docker engine runs here, so docker-compose.yml is checked by reading it: every
+// property below is one that `docker compose up` would otherwise find out the hard way.
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
+const DATASOURCE_PATH = path.join(ROOT, 'infra/grafana/provisioning/datasources/clickhouse.yaml');
+const DASHBOARD_PROVIDER_PATH = path.join(ROOT, 'infra/grafana/provisioning/dashboards/kpi.yaml');
+
+const INFRA_SERVICES = ['kafka', 'clickhouse', 'temporal-db', 'temporal', 'temporal-ui', 'grafana'] as const;
+const KPI_SERVICES = ['kpi-migrate', 'kpi-ingest', 'kpi-worker', 'kpi-api'] as const;
+/** Runs once and exits; a healthcheck would never pass. */
+const ONE_SHOT = 'kpi-migrate';
+
+// The subset of the Compose specification these tests read.
+const PortSpec = z.union([
+  z.string(),
+  z.number(),
+  z.object({
+    target: z.coerce.number(),
+    published: z.union([z.string(), z.number()]).optional(),
+    host_ip: z.string().optional(),
+    protocol: z.string().optional(),
+  }),
+]);
+const VolumeSpec = z.union([z.string(), z.object({ type: z.string().optional(), source: z.string().optional(), target: z.string() })]);
+const Condition = z.enum(['service_started', 'service_healthy', 'service_completed_successfully']);
+const Service = z.object({
+  image: z.string().optional(),
+  build: z.union([z.string(), z.object({ context: z.string().default('.'), dockerfile: z.string().default('Dockerfile') })]).optional(),
+  command: z.union([z.string(), z.array(z.string())]).optional(),
+  restart: z.string().optional(),
+  environment: z
+    .union([z.array(z.string()), z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))])
+    .optional(),
+  ports: z.array(PortSpec).optional(),
+  volumes: z.array(VolumeSpec).optional(),
+  depends_on: z
+    .union([z.array(z.string()), z.record(z.string(), z.object({ condition: Condition.default('service_started') }))])
+    .optional(),
+  healthcheck: z.object({ test: z.union([z.string(), z.array(z.string()).min(1)]), disable: z.boolean().optional() }).optional(),
+});
+type Service = z.infer<typeof Service>;
+const ComposeFile = z.object({
+  services: z.record(z.string(), Service),
+  volumes: z.record(z.string(), z.unknown()).optional(),
+});
+type ComposeFile = z.infer<typeof ComposeFile>;
+
+const DatasourceFile = z.object({
+  apiVersion: z.literal(1),
+  datasources: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        type: z.string(),
+        uid: z.string(),
+        jsonData: z.record(z.string(), z.unknown()),
+        secureJsonData: z.record(z.string(), z.unknown()).optional(),
+      }),
+    )
+    .min(1),
+});
+const DashboardProviderFile = z.object({
+  apiVersion: z.literal(1),
+  providers: z.array(z.object({ name: z.string(), type: z.literal('file'), folder: z.string(), options: z.object({ path: z.string() }) })).min(1),
+});
+
+function readCompose(): ComposeFile {
+  return ComposeFile.parse(parse(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true }));
+}
+
+function serviceOf(compose: ComposeFile, name: string): Service {
+  const service = compose.services[name];
+  if (!service) throw new Error(`docker-compose.yml has no service ${name}`);
+  return service;
+}
+
+/** Compose accepts a map or a KEY=VALUE list; both become a map of strings. */
+function environmentOf(service: Service): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === null ? '' : String(value)]));
+}
+
+function dependenciesOf(service: Service): Record<string, z.infer<typeof Condition>> {
+  const deps = service.depends_on ?? [];
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, 'service_started' as const]));
+  return Object.fromEntries(Object.entries(deps).map(([name, dep]) => [name, dep.condition]));
+}
+
+interface PublishedPort {
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+}
+
+/** Host-side ports of `[ip:]host:container[/protocol]` or the long syntax; unpublished ones are skipped. */
+function publishedPorts(service: Service): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  for (const spec of service.ports ?? []) {
+    if (typeof spec === 'number') continue;
+    if (typeof spec === 'string') {
+      const [mapping = '', protocol = 'tcp'] = spec.split('/');
+      const parts = mapping.split(':');
+      if (parts.length < 2) continue;
+      const hostPort = Number(parts[parts.length - 2]);
+      const containerPort = Number(parts[parts.length - 1]);
+      if (!Number.isInteger(hostPort) || !Number.isInteger(containerPort)) throw new Error(`unsupported port spec ${spec}`);
+      out.push({ hostPort, containerPort, protocol });
+    } else if (spec.published !== undefined) {
+      out.push({ hostPort: Number(spec.published), containerPort: spec.target, protocol: spec.protocol ?? 'tcp' });
+    }
+  }
+  return out;
+}
+
+/** `host:port` → its parts; the port as a number. */
+function hostAndPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
+
+describe('docker-compose.yml', () => {
+  const compose = readCompose();
+
+  it('shares one environment through a YAML anchor that resolves with merge keys', () => {
+    const text = readFileSync(COMPOSE_PATH, 'utf8');
+    expect(text).toMatch(/^x-kpi-env: &kpi-env$/m);
+    // Without merge support the anchor stays a literal `<<` key: proof the services use it.
+    const raw = z
+      .object({ services: z.record(z.string(), z.object({ environment: z.record(z.string(), z.unknown()).optional() })) })
+      .parse(parse(text, { merge: false }));
+    for (const name of KPI_SERVICES) {
+      expect(Object.keys(raw.services[name]?.environment ?? {})).toContain('<<');
+      expect(Object.keys(environmentOf(serviceOf(compose, name)))).not.toContain('<<');
+    }
+  });
+
+  it('defines every service of the stack', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([...INFRA_SERVICES, ...KPI_SERVICES].sort());
+  });
+
+  it.each([...INFRA_SERVICES])('%s runs a pinned official image', (name) => {
+    const { image, build } = serviceOf(compose, name);
+    expect(build).toBeUndefined();
+    expect(image).toMatch(/^[a-z0-9][a-z0-9/._-]*:[0-9][0-9A-Za-z.-]*$/);
+  });
+
+  it('builds every kpi-* service from the root Dockerfile as one image', () => {
+    const images = new Set(KPI_SERVICES.map((name) => serviceOf(compose, name).image));
+    expect(images.size).toBe(1);
+    for (const name of KPI_SERVICES) {
+      const { build } = serviceOf(compose, name);
+      const context = typeof build === 'string' ? build : build?.context;
+      const dockerfile = typeof build === 'string' ? 'Dockerfile' : (build?.dockerfile ?? 'Dockerfile');
+      expect(context).toBe('.');
+      expect(existsSync(path.join(ROOT, context ?? '', dockerfile))).toBe(true);
+    }
+  });
+
+  it('runs the kpi command named after each kpi-* service', () => {
+    for (const name of KPI_SERVICES) {
+      expect(serviceOf(compose, name).command).toEqual([name.replace(/^kpi-/, '')]);
+    }
+  });
+
+  it.each([...INFRA_SERVICES, ...KPI_SERVICES].filter((name) => name !== ONE_SHOT))('%s has a healthcheck', (name) => {
+    const { healthcheck } = serviceOf(compose, name);
+    expect(healthcheck).toBeDefined();
+    expect(healthcheck?.disable).not.toBe(true);
+    const test = healthcheck?.test ?? [];
+    expect(Array.isArray(test) ? test[0] : 'CMD-SHELL').toMatch(/^CMD(-SHELL)?$/);
+    expect(Array.isArray(test) ? test.length : test.trim().length).toBeGreaterThan(1);
+  });
+
+  it('runs kpi-migrate once: no healthcheck, no restart', () => {
+    const migrate = serviceOf(compose, ONE_SHOT);
+    expect(migrate.healthcheck).toBeUndefined();
+    expect(migrate.restart).toBe('no');
+  });
+
+  describe.each([...KPI_SERVICES])('%s environment', (name) => {
+    const env = environmentOf(serviceOf(compose, name));
+    const raw = serviceOf(compose, name).environment;
+
+    it('uses only variables that EnvSchema knows, as strings', () => {
+      const known = new Set(Object.keys(EnvSchema.shape));
+      expect(Object.keys(env).filter((key) => !known.has(key))).toEqual([]);
+      expect(Array.isArray(raw) ? [] : Object.entries(raw ?? {}).filter(([, value]) => typeof value !== 'string')).toEqual([]);
+    });
+
+    it('passes loadConfig and points at the services of this file', () => {
+      const config = loadConfig(env);
+      const clickhouse = environmentOf(serviceOf(compose, 'clickhouse'));
+      expect(config.clickhouse).toEqual({
+        mode: 'server',
+        url: 'http://clickhouse:8123',
+        user: clickhouse['CLICKHOUSE_USER'],
+        password: clickhouse['CLICKHOUSE_PASSWORD'],
+        database: clickhouse['CLICKHOUSE_DB'],
+      });
+      // Brokers must be addresses Kafka advertises under a service name: from inside a
+      // container, the host listener's localhost is the container itself.
+      const advertised = (environmentOf(serviceOf(compose, 'kafka'))['KAFKA_ADVERTISED_LISTENERS'] ?? '')
+        .split(',')
+        .map((listener) => listener.replace(/^[A-Z_]+:\/\//, ''))
+        .filter((address) => compose.services[hostAndPort(address).host] !== undefined);
+      expect(config.kafka.brokers.length).toBeGreaterThan(0);
+      for (const broker of config.kafka.brokers) expect(advertised).toContain(broker);
+      const temporal = hostAndPort(config.temporal.address);
+      expect(temporal.host).toBe('temporal');
+      expect(publishedPorts(serviceOf(compose, 'temporal')).map((p) => p.containerPort)).toContain(temporal.port);
+      expect(config.temporal.namespace).toBe('default');
+      expect(config.business.timeZone).toBe('Asia/Shanghai');
+      expect(config.logLevel).toBe('info');
+    });
+  });
+
+  it('bind-mounts only host paths that exist and declares every named volume', () => {
+    const declared = new Set(Object.keys(compose.volumes ?? {}));
+    let bindMounts = 0;
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = typeof volume === 'string' ? (volume.split(':')[0] ?? '') : (volume.source ?? '');
+        if (source.startsWith('./') || source.startsWith('../')) {
+          bindMounts += 1;
+          expect({ service: name, source, exists: existsSync(path.join(ROOT, source)) }).toEqual({ service: name, source, exists: true });
+        } else if (!path.isAbsolute(source)) {
+          expect({ service: name, volume: source, declared: declared.has(source) }).toEqual({ service: name, volume: source, declared: true });
+        }
+      }
+    }
+    expect(bindMounts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('mounts the Grafana provisioning and dashboards folders', () => {
+    const volumes = serviceOf(compose, 'grafana').volumes ?? [];
+    expect(volumes).toEqual(
+      expect.arrayContaining(['./infra/grafana/provisioning:/etc/grafana/provisioning:ro', './infra/grafana/dashboards:/var/lib/grafana/dashboards:ro']),
+    );
+    expect(statSync(path.join(ROOT, 'infra/grafana/provisioning')).isDirectory()).toBe(true);
+    expect(statSync(path.join(ROOT, 'infra/grafana/dashboards')).isDirectory()).toBe(true);
+  });
+
+  it('depends only on defined services, in states they can reach', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const [dependency, condition] of Object.entries(dependenciesOf(service))) {
+        const target = compose.services[dependency];
+        expect({ service: name, dependency, defined: target !== undefined && dependency !== name }).toEqual({ service: name, dependency, defined: true });
+        if (condition === 'service_healthy') {
+          expect({ service: name, dependency, healthcheck: target?.healthcheck !== undefined }).toEqual({ service: name, dependency, healthcheck: true });
+        }
+        if (condition === 'service_completed_successfully') {
+          // A service that restarts forever never completes.
+          expect({ service: name, dependency, restart: target?.restart ?? 'no' }).toEqual({ service: name, dependency, restart: 'no' });
+        }
+      }
+    }
+  });
+
+  it('starts ingest, worker and api after migrations and healthy Kafka and Temporal', () => {
+    for (const name of ['kpi-ingest', 'kpi-worker', 'kpi-api']) {
+      expect(dependenciesOf(serviceOf(compose, name))).toEqual({
+        'kpi-migrate': 'service_completed_successfully',
+        kafka: 'service_healthy',
+        temporal: 'service_healthy',
+      });
+    }
+    expect(dependenciesOf(serviceOf(compose, 'kpi-migrate'))).toEqual({ clickhouse: 'service_healthy' });
+  });
+
+  it('publishes each host port once and lists it in the header comment', () => {
+    const all = Object.values(compose.services).flatMap(publishedPorts);
+    const keys = all.map((p) => `${p.hostPort}/${p.protocol}`);
+    expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
+    expect(all.map((p) => p.hostPort).sort((a, b) => a - b)).toEqual([3000, 7233, 8080, 8123, 8233, 9000, 9092]);
+    const text = readFileSync(COMPOSE_PATH, 'utf8');
+    const header = text.slice(0, text.search(/^name:/m));
+    for (const { hostPort } of all) expect(header).toMatch(new RegExp(`^#\\s+${hostPort}\\s+\\S`, 'm'));
+  });
+});
+
+describe('Grafana provisioning', () => {
+  const compose = readCompose();
+  const clickhouse = environmentOf(serviceOf(compose, 'clickhouse'));
+
+  it('provisions the ClickHouse datasource that dashboards refer to', () => {
+    const file = DatasourceFile.parse(parse(readFileSync(DATASOURCE_PATH, 'utf8')));
+    const datasource = file.datasources.find((d) => d.uid === 'kpi-clickhouse');
+    expect(datasource?.type).toBe('grafana-clickhouse-datasource');
+    expect(datasource?.jsonData).toMatchObject({
+      host: 'clickhouse',
+      port: 8123,
+      protocol: 'http',
+      defaultDatabase: clickhouse['CLICKHOUSE_DB'],
+      username: clickhouse['CLICKHOUSE_USER'],
+    });
+    expect(datasource?.secureJsonData).toEqual({ password: clickhouse['CLICKHOUSE_PASSWORD'] });
+    // The port Grafana dials is ClickHouse's HTTP port inside the network.
+    expect(publishedPorts(serviceOf(compose, 'clickhouse')).map((p) => p.containerPort)).toContain(8123);
+  });
+
+  it('installs the plugin the datasource needs', () => {
+    const grafana = environmentOf(serviceOf(compose, 'grafana'));
+    const plugins = (grafana['GF_PLUGINS_PREINSTALL_SYNC'] ?? grafana['GF_INSTALL_PLUGINS'] ?? '').split(',').map((p) => p.trim().split('@')[0]);
+    expect(plugins).toContain('grafana-clickhouse-datasource');
+  });
+
+  it('loads dashboards from the folder docker-compose.yml mounts', () => {
+    const file = DashboardProviderFile.parse(parse(readFileSync(DASHBOARD_PROVIDER_PATH, 'utf8')));
+    expect(file.providers).toEqual([expect.objectContaining({ folder: 'KPI', options: { path: '/var/lib/grafana/dashboards' } })]);
+    const targets = (serviceOf(compose, 'grafana').volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
+    expect(targets).toContain(file.providers[0]?.options.path);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+
+  it('runs the kpi command as a non-root user', () => {
+    const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+    expect(entrypoint).toBeDefined();
+    const argv = z.array(z.string()).parse(JSON.parse(entrypoint ?? '[]'));
+    expect(argv).toEqual(['node', 'bin/kpi.js']);
+    expect(existsSync(path.join(ROOT, argv[1] ?? ''))).toBe(true);
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    expect(users.at(-1)).toBeDefined();
+    expect(users.at(-1)).not.toMatch(/^(root|0)$/);
+  });
+
+  it('keeps local data, tools and dependencies out of the build context', () => {
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.data', '.tools', 'dist', '.git', 'scratch', 'coverage']));
+  });
+});

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../../support/env.js';
+import { ConfigError } from '../../../services/shared/errors.js';
+import { EnvSchema, loadConfig } from '../../../services/shared/config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline' });
+    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default' });
+    expect(config.clickhouse.mode).toBe('embedded');
+    expect(config.clickhouse.database).toBe('kpi');
+    expect(config.business).toEqual({ timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 });
+    expect(config.logLevel).toBe('info');
+    expect(path.isAbsolute(config.paths.dataDir)).toBe(true);
+    if (config.clickhouse.mode === 'embedded') expect(config.clickhouse.path).toBe(path.join(config.paths.dataDir, 'clickhouse'));
+  });
+
+  it('switches to server mode when CLICKHOUSE_URL is set', () => {
+    const config = loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_USER: 'kpi', CLICKHOUSE_PASSWORD: 'secret', CLICKHOUSE_DATABASE: 'ops' });
+    expect(config.clickhouse).toEqual({ mode: 'server', url: 'http://ch:8123', user: 'kpi', password: 'secret', database: 'ops' });
+  });
+
+  it('splits a broker list and trims spaces', () => {
+    expect(loadConfig({ KAFKA_BROKERS: ' a:9092, b:9093 ,' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ KPI_TIME_ZONE: '', LOG_LEVEL: '' }).business.timeZone).toBe('Asia/Shanghai');
+  });
+
+  it.each([
+    ['KAFKA_BROKERS', 'localhost', 'host:port'],
+    ['KPI_TIME_ZONE', 'Mars/Olympus_Mons', 'IANA time zone'],
+    ['KPI_FISCAL_YEAR_START_MONTH', '13', 'KPI_FISCAL_YEAR_START_MONTH'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
+    ['CLICKHOUSE_URL', 'ftp://x', 'http'],
+    ['CLICKHOUSE_DATABASE', 'kpi; DROP TABLE x', 'letters, digits and _'],
+    ['KPI_STACK_KAFKA_PORT', '70000', 'KPI_STACK_KAFKA_PORT'],
+  ])('rejects %s=%j with an error naming the variable', (name, value, fragment) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain(`${name}:`);
+    expect(message).toContain(fragment);
+    expect(message).toContain(JSON.stringify(value));
+  });
+
+  it('reports every wrong variable at once', () => {
+    expect(() => loadConfig({ KAFKA_BROKERS: 'x', LOG_LEVEL: 'y' })).toThrow(/KAFKA_BROKERS[\s\S]*LOG_LEVEL/);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ HOME: '/root', KPI_SOMETHING_ELSE: '!' })).not.toThrow();
+  });
+
+  it('documents every variable in the README', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const name of Object.keys(EnvSchema.shape)) expect(readme).toContain(`\`${name}\``);
+  });
+});
