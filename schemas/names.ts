@@ -12,3 +12,6 @@ export const DEMO_TOPIC = 'kpi.demo.round-trip.v1';
 
 /** Table the round-trip demo writes its consumed messages to. */
 export const DEMO_TABLE = 'demo_round_trip';
+
+/** Consumer group of the ingest service: offsets committed here mark what is stored. */
+export const INGEST_GROUP = 'kpi-ingest.v1';

@@ -71,6 +71,28 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('run')
+    .description('embedded mode: own the store and run ingest (and later the worker and API) in the foreground until SIGTERM')
+    .action(async () => {
+      const { config, logger } = context();
+      await (await import('./commands/run.js')).runCommand(config, logger, { role: 'run' });
+    });
+
+  program
+    .command('ingest')
+    .description('run the ingest consumer alone (distributed mode, usually with CLICKHOUSE_URL) until SIGTERM')
+    .action(async () => {
+      const { config, logger } = context();
+      await (await import('./commands/run.js')).runCommand(config, logger, { role: 'ingest' });
+    });
+
+  program
+    .command('stats')
+    .description('what the warehouse holds: distinct valid events by family, dead letters by reason')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await import('./commands/stats.js')).statsCommand(context().config, opts));
+
+  program
     .command('demo')
     .description('round trip through every engine: stack up, migrate, Kafka → consumer group → ClickHouse, one Temporal workflow')
     .option('-n, --messages <count>', 'how many messages to send', positiveInt, 5_000)

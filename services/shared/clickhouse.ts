@@ -87,6 +87,31 @@ export function embeddedStoreHolder(storePath: string): number | null {
   }
 }
 
+/** Tokens are built from topic, partition and offsets: plain characters only. */
+const TOKEN_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/**
+ * One insert of many rows. With `dedupToken`, ClickHouse skips an insert whose token it has
+ * already seen (a replayed batch). The token travels in the statement's own SETTINGS clause,
+ * never as a client setting: the embedded engine applies client settings with SET, which
+ * would stay on its session and silently deduplicate every later insert against it.
+ */
+export async function insertRows(
+  client: ClickHouseClient,
+  table: string,
+  rows: Record<string, unknown>[],
+  options: { dedupToken?: string } = {},
+): Promise<void> {
+  if (rows.length === 0) return;
+  const token = options.dedupToken;
+  if (token !== undefined && !TOKEN_PATTERN.test(token)) throw new KpiError(`invalid insert deduplication token ${JSON.stringify(token)}`);
+  await client.insert({
+    table: token === undefined ? table : `${table} SETTINGS insert_deduplication_token = '${token}'`,
+    values: rows,
+    format: 'JSONEachRow',
+  });
+}
+
 /** Runs a query and returns its rows as plain objects. Values reach SQL only as parameters. */
 export async function queryRows<T = Record<string, unknown>>(
   client: ClickHouseClient,

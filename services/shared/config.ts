@@ -74,6 +74,10 @@ export const EnvSchema = z.object({
   KPI_STACK_TEMPORAL_PORT: port.default(7233),
   /** Port of the local Temporal web UI. @default 8233 */
   KPI_STACK_TEMPORAL_UI_PORT: port.default(8233),
+  /** Interface the HTTP API (health, metrics, store access) of `kpi run` listens on. @default "127.0.0.1" */
+  KPI_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Port of that HTTP API. @default 8080 */
+  KPI_API_PORT: port.default(8080),
   /** Java installation for the local Kafka broker; else `java` on PATH. @default unset */
   JAVA_HOME: z.string().trim().min(1).optional(),
   /** Log level: fatal, error, warn, info, debug, trace or silent. @default "info" */
@@ -91,6 +95,7 @@ export interface Config {
   paths: { dataDir: string; toolsDir: string };
   business: { timeZone: string; fiscalYearStartMonth: number };
   stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
+  api: { host: string; port: number };
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -139,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       temporalUiPort: e.KPI_STACK_TEMPORAL_UI_PORT,
       javaHome: e.JAVA_HOME,
     },
+    api: { host: e.KPI_API_HOST, port: e.KPI_API_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,0 +1,60 @@
+import type { z } from 'zod';
+import { OrderCancelledV1, OrderDeliveredV1, OrderPlacedV1, OrderShippedV1 } from './orders.js';
+import { RefundIssuedV1, ReturnReceivedV1, ReturnRequestedV1 } from './returns.js';
+import { SaleCompletedV1, SaleCompletedV2 } from './sales.js';
+import { TicketFirstResponseV1, TicketOpenedV1, TicketRatedV1, TicketReopenedV1, TicketResolvedV1 } from './tickets.js';
+
+export const FAMILIES = ['sales', 'orders', 'returns', 'tickets'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+/** Topic of each family. The suffix is the topic's version, not an event's. */
+export const TOPICS: Record<Family, string> = {
+  sales: 'kpi.sales.v1',
+  orders: 'kpi.orders.v1',
+  returns: 'kpi.returns.v1',
+  tickets: 'kpi.support-tickets.v1',
+};
+
+/** Where messages that fail validation go, byte for byte, with the reason in headers. */
+export const DEAD_LETTER_TOPIC = 'kpi.dead-letters.v1';
+
+/** Partitions per family topic: parallelism for consumers, order kept per entity key. */
+export const TOPIC_PARTITIONS = 6;
+
+/** Every event schema, by type and version, with its family and its entity key. */
+export const EVENT_SCHEMAS = {
+  'sale.completed': { family: 'sales', key: 'sale_id', versions: { 1: SaleCompletedV1, 2: SaleCompletedV2 } },
+  'order.placed': { family: 'orders', key: 'order_id', versions: { 1: OrderPlacedV1 } },
+  'order.shipped': { family: 'orders', key: 'order_id', versions: { 1: OrderShippedV1 } },
+  'order.delivered': { family: 'orders', key: 'order_id', versions: { 1: OrderDeliveredV1 } },
+  'order.cancelled': { family: 'orders', key: 'order_id', versions: { 1: OrderCancelledV1 } },
+  'return.requested': { family: 'returns', key: 'return_id', versions: { 1: ReturnRequestedV1 } },
+  'return.received': { family: 'returns', key: 'return_id', versions: { 1: ReturnReceivedV1 } },
+  'refund.issued': { family: 'returns', key: 'return_id', versions: { 1: RefundIssuedV1 } },
+  'ticket.opened': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketOpenedV1 } },
+  'ticket.first_response': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketFirstResponseV1 } },
+  'ticket.resolved': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketResolvedV1 } },
+  'ticket.reopened': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketReopenedV1 } },
+  'ticket.rated': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketRatedV1 } },
+} as const satisfies Record<string, { family: Family; key: string; versions: Record<number, z.ZodType> }>;
+
+export type EventType = keyof typeof EVENT_SCHEMAS;
+
+type SchemaOf<T extends EventType> = (typeof EVENT_SCHEMAS)[T]['versions'][keyof (typeof EVENT_SCHEMAS)[T]['versions']];
+
+/** Any valid event of any type and version. */
+export type BusinessEvent = { [T in EventType]: z.infer<SchemaOf<T>> }[EventType];
+
+export function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_SCHEMAS, type);
+}
+
+export function familyOfTopic(topic: string): Family | undefined {
+  return FAMILIES.find((f) => TOPICS[f] === topic);
+}
+
+/** The partition key of an event: its entity id, so one entity's events stay in order. */
+export function entityKey(event: BusinessEvent): string {
+  const field = EVENT_SCHEMAS[event.type].key;
+  return (event.payload as Record<string, string>)[field] ?? event.event_id;
+}

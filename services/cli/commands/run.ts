@@ -1,0 +1,51 @@
+import type { Config } from '../../shared/config.js';
+import { openWarehouse } from '../../shared/clickhouse.js';
+import { kafkaFromConfig } from '../../shared/kafka.js';
+import type { Logger } from '../../shared/logger.js';
+import { migrate } from '../../shared/migrations.js';
+import { startApiServer } from '../../api/server.js';
+import { startIngest } from '../../ingest/consumer.js';
+import { createIngestMetrics } from '../../ingest/metrics.js';
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+      resolve(signal);
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+/**
+ * `kpi run` (embedded: owns the store and hosts every role) and `kpi ingest` (the consumer
+ * alone). Runs in the foreground until SIGTERM or SIGINT, then finishes the batch in hand,
+ * commits it, leaves the group and closes the store.
+ */
+export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' }): Promise<void> {
+  const signal = untilSignal();
+  const warehouse = await openWarehouse(config.clickhouse);
+  try {
+    const migrated = await migrate(warehouse.client);
+    if (migrated.applied.length > 0) logger.info({ applied: migrated.applied.map((m) => m.file) }, 'migrations applied');
+    const metrics = createIngestMetrics();
+    const ingest = await startIngest({ kafka: kafkaFromConfig(config, logger), clickhouse: warehouse.client, logger, metrics });
+    const api = await startApiServer({
+      host: config.api.host,
+      port: config.api.port,
+      logger,
+      metrics: metrics.registry,
+      health: () => Promise.resolve({ role: options.role, store: { mode: warehouse.mode, location: warehouse.location } }),
+    });
+    process.stderr.write(`kpi ${options.role}: ingesting into ${warehouse.location}; health and metrics at ${api.url}/health, ${api.url}/metrics. Stop with Ctrl-C or SIGTERM.\n`);
+    const received = await signal;
+    logger.info({ signal: received }, 'stopping');
+    await ingest.stop();
+    await api.close();
+  } finally {
+    await warehouse.close();
+  }
+}

@@ -1,0 +1,161 @@
+import type { ClickHouseClient } from '../shared/clickhouse.js';
+import { insertRows, queryRows } from '../shared/clickhouse.js';
+import { describeError } from '../shared/errors.js';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from '../shared/kafka.js';
+import { createProducer, ensureTopics } from '../shared/kafka.js';
+import type { Logger } from '../shared/logger.js';
+import { DEAD_LETTER_TOPIC, FAMILIES, TOPICS, TOPIC_PARTITIONS, decodeEvent, familyOfTopic } from '../../schemas/events/index.js';
+import { INGEST_GROUP } from '../../schemas/names.js';
+import { deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letters.js';
+import type { IngestMetrics } from './metrics.js';
+import { retryUntilDone } from './retry.js';
+import { FAMILY_TABLES, eventRows, toUtc } from './rows.js';
+
+export interface IngestOptions {
+  /** Consumer group id. @default "kpi-ingest.v1" */
+  groupId?: string;
+  /** Topics to consume. @default every family topic */
+  topics?: string[];
+  /** Partitions whose batches are handled at once. @default 2 */
+  partitionsConsumedConcurrently?: number;
+  /** Largest fetch per partition, bytes: the upper bound of one insert. @default 4 MiB */
+  maxBytesPerPartition?: number;
+  /** Dead-letter topic. @default "kpi.dead-letters.v1" */
+  deadLetterTopic?: string;
+}
+
+export interface IngestDeps {
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  metrics: IngestMetrics;
+}
+
+export interface IngestHandle {
+  /** Finishes the batch in hand, commits it, leaves the group. */
+  stop(): Promise<void>;
+}
+
+const EPOCH = '1970-01-01 00:00:00.000';
+
+/**
+ * The ingest service: a consumer group over the family topics. Each batch is decoded and
+ * validated, written with one insert per table, its invalid messages sent to the
+ * dead-letter topic and table, its progress recorded, and only then its offsets committed.
+ * A crash anywhere replays from the last commit; event ids and insert tokens make the
+ * replay change nothing.
+ */
+export async function startIngest(deps: IngestDeps, options: IngestOptions = {}): Promise<IngestHandle> {
+  const { kafka, clickhouse, logger, metrics } = deps;
+  const topics = options.topics ?? FAMILIES.map((f) => TOPICS[f]);
+  const deadLetterTopic = options.deadLetterTopic ?? DEAD_LETTER_TOPIC;
+  await ensureTopics(kafka, [...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS })), { topic: deadLetterTopic, partitions: 1 }]);
+
+  let stopping = false;
+  const producer: Producer = createProducer(kafka);
+  await producer.connect();
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId ?? INGEST_GROUP,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+
+  /** Newest event time committed per topic:partition, epoch ms; loaded once per partition. */
+  const newest = new Map<string, number>();
+  async function newestEventTime(topic: string, partition: number): Promise<number> {
+    const key = `${topic}:${partition}`;
+    const known = newest.get(key);
+    if (known !== undefined) return known;
+    const [row] = await queryRows<{ t: string }>(
+      clickhouse,
+      'SELECT toString(max(max_event_time)) AS t FROM ingest_progress WHERE topic = {topic: String} AND partition = {partition: UInt32}',
+      { topic, partition },
+    );
+    const ms = row?.t ? Date.parse(`${row.t.replace(' ', 'T')}Z`) : 0;
+    newest.set(key, ms);
+    return ms;
+  }
+
+  async function handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const last = batch.messages.at(-1);
+    if (!last || stopping) return;
+    const { topic, partition } = batch;
+    const family = familyOfTopic(topic);
+    const retry = <T>(step: string, work: () => Promise<T>): Promise<T> =>
+      retryUntilDone(work, {
+        isStopping: () => stopping,
+        heartbeat: () => payload.heartbeat(),
+        onRetry: (err, attempt, delayMs) => {
+          metrics.retries.inc({ step });
+          metrics.paused.set(1);
+          logger.warn({ step, topic, partition, attempt, delayMs, err: describeError(err) }, `${step} failed; retrying (nothing is dropped)`);
+        },
+      });
+
+    const rows: Record<string, unknown>[] = [];
+    const dead: DeadLetter[] = [];
+    let valid = 0;
+    let maxEventMs = await retry('read progress', () => newestEventTime(topic, partition));
+    for (const message of batch.messages) {
+      const result = decodeEvent(message.value, { topic, timestampMs: Number(message.timestamp) });
+      if (result.ok) {
+        valid += 1;
+        for (const row of eventRows(result.event, { partition, offset: message.offset })) rows.push(row);
+        maxEventMs = Math.max(maxEventMs, Date.parse(result.event.occurred_at));
+      } else {
+        dead.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, code: result.code, reason: result.reason });
+      }
+    }
+
+    // The token names exactly these messages, so a replay of the same fetch is skipped whole.
+    const token = `${topic}:${partition}:${batch.firstOffset()}-${last.offset}`;
+    if (family && rows.length > 0) {
+      const table = FAMILY_TABLES[family];
+      await retry(`insert ${table}`, async () => {
+        const end = metrics.insertSeconds.startTimer({ table });
+        await insertRows(clickhouse, table, rows, { dedupToken: token });
+        end();
+      });
+    }
+    if (dead.length > 0) {
+      await retry('send dead letters', () => producer.send({ topic: deadLetterTopic, acks: -1, messages: dead.map(deadLetterMessage) }));
+      await retry('insert dead_letters', () => insertRows(clickhouse, 'dead_letters', dead.map(deadLetterRow), { dedupToken: token }));
+    }
+    const nextOffset = (BigInt(last.offset) + 1n).toString();
+    await retry('record progress', () =>
+      insertRows(clickhouse, 'ingest_progress', [
+        { topic, partition, next_offset: nextOffset, max_event_time: maxEventMs > 0 ? toUtc(new Date(maxEventMs).toISOString()) : EPOCH },
+      ]),
+    );
+    newest.set(`${topic}:${partition}`, maxEventMs);
+
+    payload.resolveOffset(last.offset);
+    await retry('commit offsets', () => consumer.commitOffsets([{ topic, partition, offset: nextOffset }]));
+    metrics.paused.set(0);
+    if (family) metrics.events.inc({ family }, valid);
+    for (const d of dead) metrics.deadLetters.inc({ topic, reason: d.code });
+    metrics.batchSize.observe({ topic }, batch.messages.length);
+    metrics.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
+  }
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
+    eachBatch: handleBatch,
+  });
+  logger.info({ topics, groupId: options.groupId ?? INGEST_GROUP }, 'ingest consuming');
+
+  return {
+    async stop() {
+      stopping = true;
+      // disconnect() waits for the batch in hand; its commit, if it completed, stands.
+      await consumer.disconnect();
+      await producer.disconnect();
+      logger.info('ingest stopped');
+    },
+  };
+}
