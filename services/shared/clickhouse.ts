@@ -1,11 +1,14 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.js';
 import { KpiError, StoreBusyError, describeError } from './errors.js';
 
 export type { ClickHouseClient };
+
+/** The client's own console logging is off: every failure reaches the caller, who reports it. */
+const QUIET = { log: { level: ClickHouseLogLevel.OFF } };
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
 
@@ -24,7 +27,38 @@ export interface Warehouse {
   /** Where the data lives: the embedded folder or the server URL. */
   readonly location: string;
   readonly database: string;
+  /** Set when the embedded store is held by another kpi process and reached through it. */
+  readonly via?: { pid: number; url: string };
   close(): Promise<void>;
+}
+
+/** Where the process holding an embedded store publishes its store endpoint. */
+function endpointFile(storePath: string): string {
+  return `${storePath.replace(/\/+$/, '')}.endpoint.json`;
+}
+
+/** Called by the process that holds the store once its HTTP API listens. */
+export function publishStoreEndpoint(storePath: string, apiUrl: string): void {
+  writeFileSync(endpointFile(storePath), `${JSON.stringify({ pid: process.pid, url: `${apiUrl}/clickhouse` })}\n`);
+}
+
+export function withdrawStoreEndpoint(storePath: string): void {
+  const file = endpointFile(storePath);
+  try {
+    const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
+    if (pid === process.pid) rmSync(file, { force: true });
+  } catch {
+    /* nothing published */
+  }
+}
+
+function publishedEndpoint(storePath: string, holder: number): { pid: number; url: string } | undefined {
+  try {
+    const ep = JSON.parse(readFileSync(endpointFile(storePath), 'utf8')) as { pid: number; url: string };
+    return ep.pid === holder && typeof ep.url === 'string' ? ep : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -35,7 +69,7 @@ export interface Warehouse {
  */
 export async function openWarehouse(config: Config['clickhouse']): Promise<Warehouse> {
   if (config.mode === 'server') {
-    const bootstrap = createClient({ url: config.url, username: config.user, password: config.password });
+    const bootstrap = createClient({ ...QUIET, url: config.url, username: config.user, password: config.password });
     try {
       await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
     } catch (err) {
@@ -43,7 +77,7 @@ export async function openWarehouse(config: Config['clickhouse']): Promise<Wareh
     } finally {
       await bootstrap.close();
     }
-    const client = createClient({ url: config.url, username: config.user, password: config.password, database: config.database });
+    const client = createClient({ ...QUIET, url: config.url, username: config.user, password: config.password, database: config.database });
     return { client, mode: 'server', location: config.url, database: config.database, close: () => client.close() };
   }
 
@@ -55,10 +89,17 @@ export async function openWarehouse(config: Config['clickhouse']): Promise<Wareh
       { cause },
     );
   const holder = embeddedStoreHolder(config.path);
-  if (holder !== null && holder !== process.pid) throw busy();
+  if (holder !== null && holder !== process.pid) {
+    // chDB allows one process per data folder; the holder serves the store over HTTP.
+    const via = publishedEndpoint(config.path, holder);
+    if (!via) throw busy();
+    const endpoint = new URL(via.url);
+    const client = createClient({ ...QUIET, url: endpoint.origin, pathname: endpoint.pathname, compression: { request: false, response: false } });
+    return { client, mode: 'embedded', location: `${config.path} (through kpi process ${via.pid})`, database: config.database, via, close: () => client.close() };
+  }
   let client: ClickHouseClient;
   try {
-    client = createClient({ connection: chdbConnection(config.path) });
+    client = createClient({ ...QUIET, connection: chdbConnection(config.path) });
   } catch (err) {
     const now = embeddedStoreHolder(config.path);
     if (now !== null && now !== process.pid) throw busy(err);

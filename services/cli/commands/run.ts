@@ -1,9 +1,11 @@
 import type { Config } from '../../shared/config.js';
-import { openWarehouse } from '../../shared/clickhouse.js';
+import { StoreBusyError } from '../../shared/errors.js';
+import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint } from '../../shared/clickhouse.js';
 import { kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
 import { migrate } from '../../shared/migrations.js';
 import { startApiServer } from '../../api/server.js';
+import { storeEndpoint } from '../../api/store-endpoint.js';
 import { startIngest } from '../../ingest/consumer.js';
 import { createIngestMetrics } from '../../ingest/metrics.js';
 
@@ -28,6 +30,11 @@ function untilSignal(): Promise<NodeJS.Signals> {
 export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' }): Promise<void> {
   const signal = untilSignal();
   const warehouse = await openWarehouse(config.clickhouse);
+  if (warehouse.via) {
+    await warehouse.close();
+    throw new StoreBusyError(`The embedded store ${config.clickhouse.mode === 'embedded' ? config.clickhouse.path : ''} is already held by kpi process ${warehouse.via.pid}; run one \`kpi ${options.role}\` per store.`);
+  }
+  const storePath = config.clickhouse.mode === 'embedded' ? config.clickhouse.path : undefined;
   try {
     const migrated = await migrate(warehouse.client);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied.map((m) => m.file) }, 'migrations applied');
@@ -39,11 +46,15 @@ export async function runCommand(config: Config, logger: Logger, options: { role
       logger,
       metrics: metrics.registry,
       health: () => Promise.resolve({ role: options.role, store: { mode: warehouse.mode, location: warehouse.location } }),
+      // Holding the embedded store, this process is how everyone else reaches it.
+      routes: storePath ? storeEndpoint(warehouse.client, logger) : {},
     });
+    if (storePath) publishStoreEndpoint(storePath, api.url);
     process.stderr.write(`kpi ${options.role}: ingesting into ${warehouse.location}; health and metrics at ${api.url}/health, ${api.url}/metrics. Stop with Ctrl-C or SIGTERM.\n`);
     const received = await signal;
     logger.info({ signal: received }, 'stopping');
     await ingest.stop();
+    if (storePath) withdrawStoreEndpoint(storePath);
     await api.close();
   } finally {
     await warehouse.close();

@@ -1,6 +1,7 @@
 import type { Config } from '../../shared/config.js';
 import { openWarehouse } from '../../shared/clickhouse.js';
 import { UsageError } from '../../shared/errors.js';
+import { checkStatement } from '../../shared/statements.js';
 import { renderTable } from '../output.js';
 
 export const SQL_FORMATS = ['table', 'json', 'ndjson', 'csv', 'tsv'] as const;
@@ -30,9 +31,11 @@ export async function sqlCommand(config: Config, query: string, options: { forma
   const params = parseParams(options.param);
   const warehouse = await openWarehouse(config.clickhouse);
   try {
-    // readonly=1 refuses writes and DDL; this process opens its own session, so the
-    // setting cannot leak into another command's session.
-    const settings = options.write ? {} : { readonly: '1' as const };
+    await checkStatement(warehouse.client, query, { readOnly: !options.write });
+    // A server (or the process holding the embedded store) also enforces read-only itself.
+    // Settings are never sent to the embedded engine directly: it would keep them.
+    const direct = warehouse.mode === 'embedded' && !warehouse.via;
+    const settings = options.write || direct ? {} : { readonly: '1' as const };
     if (options.format === 'csv' || options.format === 'tsv') {
       const result = await warehouse.client.query({
         query,
