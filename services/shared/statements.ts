@@ -25,7 +25,7 @@ export async function checkStatement(client: ClickHouseClient, sql: string, opti
   } catch (err) {
     // Keep the parser's own sentence; drop the echo of our wrapping query.
     const reason = describeError(err).split(/\.?\s*:?\s*In scope /)[0] ?? 'syntax error';
-    throw new UsageError(`The statement does not parse: ${reason}`, { cause: err });
+    throw new UsageError(`The statement does not parse: ${reason}`);
   }
   const kind = (/^[A-Z]+/.exec(formatted)?.[0] ?? '').toUpperCase();
   if (SESSION_KINDS.has(kind)) {
