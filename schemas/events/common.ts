@@ -14,12 +14,15 @@ export type EventId = z.infer<typeof EventId>;
 export const EntityId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'expected 1-64 letters, digits or _ . : - (starting with a letter or digit)');
 export type EntityId = z.infer<typeof EntityId>;
 
-/** Free text such as a category or a reason: printable, no control characters. */
+/**
+ * Free text such as a category or a reason: printable, no control, format (bidi overrides,
+ * zero-width) or line-separator characters. At most 120 characters.
+ */
 export const Label = z
   .string()
   .min(1)
-  .max(120)
-  .regex(/^[^\p{Cc}\p{Cs}]+$/u, 'expected printable text without control characters');
+  .regex(/^[^\p{Cc}\p{Cs}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'expected printable text without control characters, format characters or line separators')
+  .refine((v) => [...v].length <= 120, 'expected at most 120 characters');
 export type Label = z.infer<typeof Label>;
 
 /** Money in integer minor units (1 CNY = 100). Bounded well inside 2^53. */
@@ -43,7 +46,10 @@ function calendarValid(text: string): boolean {
   if (!m) return false;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const probe = new Date(Date.UTC(year, month - 1, day));
-  return probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day && hour < 24 && minute < 60 && second < 60;
+  const offset = m[8] ?? 'Z';
+  // Real offsets run from -12:00 to +14:00.
+  const offsetValid = offset === 'Z' || (Number(offset.slice(1, 3)) <= 14 && Number(offset.slice(4, 6)) < 60);
+  return probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 && offsetValid;
 }
 
 /** An instant as ISO-8601 with an offset (`2026-07-15T09:30:00+08:00` or `…Z`). */

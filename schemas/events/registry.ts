@@ -53,6 +53,12 @@ export function familyOfTopic(topic: string): Family | undefined {
   return FAMILIES.find((f) => TOPICS[f] === topic);
 }
 
+/** Topic names in an environment: every name with the same prefix. */
+export function topicNames(prefix: string): { families: Record<Family, string>; deadLetters: string } {
+  const families = Object.fromEntries(FAMILIES.map((f) => [f, `${prefix}${TOPICS[f]}`])) as Record<Family, string>;
+  return { families, deadLetters: `${prefix}${DEAD_LETTER_TOPIC}` };
+}
+
 /** The partition key of an event: its entity id, so one entity's events stay in order. */
 export function entityKey(event: BusinessEvent): string {
   const field = EVENT_SCHEMAS[event.type].key;

@@ -87,10 +87,26 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('api')
+    .description('run the HTTP API alone (health, metrics, and the store endpoint when it holds the embedded store) until SIGTERM')
+    .action(async () => {
+      const { config, logger } = context();
+      await (await import('./commands/run.js')).runCommand(config, logger, { role: 'api' });
+    });
+
+  program
     .command('stats')
     .description('what the warehouse holds: distinct valid events by family, dead letters by reason')
     .option('--json', 'print the result as one JSON line')
     .action(async (opts: { json?: boolean }) => (await import('./commands/stats.js')).statsCommand(context().config, opts));
+
+  const schemas = program.command('schemas').description('event contracts published from the zod schemas');
+  schemas
+    .command('export')
+    .description('write the JSON Schema of every event type and version, and the AsyncAPI document of the topics')
+    .option('--out <dir>', 'folder to write into (default: schemas/generated in the checkout)')
+    .option('--check', 'write nothing; exit with code 2 when the folder differs from what would be written')
+    .action(async (opts: { out?: string; check?: boolean }) => (await import('./commands/schemas.js')).schemasExportCommand(opts));
 
   program
     .command('demo')

@@ -4,7 +4,7 @@ import { describeError } from '../shared/errors.js';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from '../shared/kafka.js';
 import { createProducer, ensureTopics } from '../shared/kafka.js';
 import type { Logger } from '../shared/logger.js';
-import { DEAD_LETTER_TOPIC, FAMILIES, TOPICS, TOPIC_PARTITIONS, decodeEvent, familyOfTopic } from '../../schemas/events/index.js';
+import { DEAD_LETTER_TOPIC, FAMILIES, TOPICS, TOPIC_PARTITIONS, decodeEvent, type Family } from '../../schemas/events/index.js';
 import { INGEST_GROUP } from '../../schemas/names.js';
 import { deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letters.js';
 import type { IngestMetrics } from './metrics.js';
@@ -14,8 +14,8 @@ import { FAMILY_TABLES, eventRows, toUtc } from './rows.js';
 export interface IngestOptions {
   /** Consumer group id. @default "kpi-ingest.v1" */
   groupId?: string;
-  /** Topics to consume. @default every family topic */
-  topics?: string[];
+  /** Topic of each family. @default the unprefixed names of TOPICS */
+  topics?: Record<Family, string>;
   /** Partitions whose batches are handled at once. @default 2 */
   partitionsConsumedConcurrently?: number;
   /** Largest fetch per partition, bytes: the upper bound of one insert. @default 4 MiB */
@@ -47,7 +47,9 @@ const EPOCH = '1970-01-01 00:00:00.000';
  */
 export async function startIngest(deps: IngestDeps, options: IngestOptions = {}): Promise<IngestHandle> {
   const { kafka, clickhouse, logger, metrics } = deps;
-  const topics = options.topics ?? FAMILIES.map((f) => TOPICS[f]);
+  const topicOf = options.topics ?? TOPICS;
+  const topics = FAMILIES.map((f) => topicOf[f]);
+  const familyOf = new Map<string, Family>(FAMILIES.map((f) => [topicOf[f], f]));
   const deadLetterTopic = options.deadLetterTopic ?? DEAD_LETTER_TOPIC;
   await ensureTopics(kafka, [...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS })), { topic: deadLetterTopic, partitions: 1 }]);
 
@@ -83,7 +85,7 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
     const last = batch.messages.at(-1);
     if (!last || stopping) return;
     const { topic, partition } = batch;
-    const family = familyOfTopic(topic);
+    const family = familyOf.get(topic);
     const retry = <T>(step: string, work: () => Promise<T>): Promise<T> =>
       retryUntilDone(work, {
         isStopping: () => stopping,
@@ -100,7 +102,7 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
     let valid = 0;
     let maxEventMs = await retry('read progress', () => newestEventTime(topic, partition));
     for (const message of batch.messages) {
-      const result = decodeEvent(message.value, { topic, timestampMs: Number(message.timestamp) });
+      const result = decodeEvent(message.value, { topic, timestampMs: Number(message.timestamp), ...(family ? { family } : {}) });
       if (result.ok) {
         valid += 1;
         for (const row of eventRows(result.event, { partition, offset: message.offset })) rows.push(row);

@@ -69,7 +69,8 @@ function publishedEndpoint(storePath: string, holder: number): { pid: number; ur
  */
 export async function openWarehouse(config: Config['clickhouse']): Promise<Warehouse> {
   if (config.mode === 'server') {
-    const bootstrap = createClient({ ...QUIET, url: config.url, username: config.user, password: config.password });
+    const base = new URL(config.url);
+    const bootstrap = createClient({ ...QUIET, url: base.origin, ...(base.pathname !== '/' ? { pathname: base.pathname } : {}), username: config.user, password: config.password });
     try {
       await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
     } catch (err) {
@@ -77,7 +78,16 @@ export async function openWarehouse(config: Config['clickhouse']): Promise<Wareh
     } finally {
       await bootstrap.close();
     }
-    const client = createClient({ ...QUIET, url: config.url, username: config.user, password: config.password, database: config.database });
+    // The client ignores a path in `url`; a path (e.g. a kpi process's /clickhouse) goes in `pathname`.
+    const url = new URL(config.url);
+    const client = createClient({
+      ...QUIET,
+      url: url.origin,
+      ...(url.pathname !== '/' ? { pathname: url.pathname } : {}),
+      username: config.user,
+      password: config.password,
+      database: config.database,
+    });
     return { client, mode: 'server', location: config.url, database: config.database, close: () => client.close() };
   }
 

@@ -39,6 +39,13 @@ export const EnvSchema = z.object({
     .pipe(z.array(hostPort).min(1, 'expected at least one broker')),
   /** Client id this process shows to Kafka. @default "kpi-pipeline" */
   KAFKA_CLIENT_ID: z.string().trim().min(1).max(200).default('kpi-pipeline'),
+  /** Prefix of every topic name, so environments can share one cluster (e.g. "staging."). @default "" */
+  KPI_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{0,100}$/, 'expected letters, digits, . _ - (at most 100)')
+    .default(''),
+  /** Consumer group of the ingest service. @default "kpi-ingest.v1" */
+  KPI_INGEST_GROUP: z.string().trim().regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected 1-200 letters, digits, . _ -').default('kpi-ingest.v1'),
   /** Temporal frontend gRPC address. @default "127.0.0.1:7233" */
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   /** Temporal namespace. @default "default" */
@@ -87,7 +94,7 @@ export const EnvSchema = z.object({
 export type Env = z.input<typeof EnvSchema>;
 
 export interface Config {
-  kafka: { brokers: string[]; clientId: string };
+  kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string };
   temporal: { address: string; namespace: string };
   clickhouse:
     | { mode: 'server'; url: string; user: string; password: string; database: string }
@@ -130,7 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const dataDir = path.resolve(root, e.KPI_DATA_DIR ?? '.data');
   const toolsDir = path.resolve(root, e.KPI_TOOLS_DIR ?? '.tools');
   return {
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, topicPrefix: e.KPI_TOPIC_PREFIX, ingestGroup: e.KPI_INGEST_GROUP },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
     clickhouse: e.CLICKHOUSE_URL
       ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }

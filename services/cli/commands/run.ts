@@ -7,6 +7,7 @@ import { migrate } from '../../shared/migrations.js';
 import { startApiServer } from '../../api/server.js';
 import { storeEndpoint } from '../../api/store-endpoint.js';
 import { startIngest } from '../../ingest/consumer.js';
+import { topicNames } from '../../../schemas/events/index.js';
 import { createIngestMetrics } from '../../ingest/metrics.js';
 
 /** Resolves on the first SIGTERM or SIGINT. */
@@ -23,11 +24,11 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 /**
- * `kpi run` (embedded: owns the store and hosts every role) and `kpi ingest` (the consumer
- * alone). Runs in the foreground until SIGTERM or SIGINT, then finishes the batch in hand,
+ * `kpi run` (embedded: owns the store and hosts every role), `kpi ingest` (the consumer
+ * alone) and `kpi api` (the HTTP API alone, which also serves an embedded store it holds). Runs in the foreground until SIGTERM or SIGINT, then finishes the batch in hand,
  * commits it, leaves the group and closes the store.
  */
-export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' }): Promise<void> {
+export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' | 'api' }): Promise<void> {
   const signal = untilSignal();
   const warehouse = await openWarehouse(config.clickhouse);
   if (warehouse.via) {
@@ -39,7 +40,14 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     const migrated = await migrate(warehouse.client);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied.map((m) => m.file) }, 'migrations applied');
     const metrics = createIngestMetrics();
-    const ingest = await startIngest({ kafka: kafkaFromConfig(config, logger), clickhouse: warehouse.client, logger, metrics });
+    const names = topicNames(config.kafka.topicPrefix);
+    const ingest =
+      options.role === 'api'
+        ? undefined
+        : await startIngest(
+            { kafka: kafkaFromConfig(config, logger), clickhouse: warehouse.client, logger, metrics },
+            { topics: names.families, deadLetterTopic: names.deadLetters, groupId: config.kafka.ingestGroup },
+          );
     const api = await startApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -50,10 +58,11 @@ export async function runCommand(config: Config, logger: Logger, options: { role
       routes: storePath ? storeEndpoint(warehouse.client, logger) : {},
     });
     if (storePath) publishStoreEndpoint(storePath, api.url);
-    process.stderr.write(`kpi ${options.role}: ingesting into ${warehouse.location}; health and metrics at ${api.url}/health, ${api.url}/metrics. Stop with Ctrl-C or SIGTERM.\n`);
+    const doing = ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`;
+    process.stderr.write(`kpi ${options.role}: ${doing}; health and metrics at ${api.url}/health, ${api.url}/metrics. Stop with Ctrl-C or SIGTERM.\n`);
     const received = await signal;
     logger.info({ signal: received }, 'stopping');
-    await ingest.stop();
+    await ingest?.stop();
     if (storePath) withdrawStoreEndpoint(storePath);
     await api.close();
   } finally {

@@ -7,7 +7,7 @@ import { EnvSchema, loadConfig } from '../../../services/shared/config.js';
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline' });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline', topicPrefix: '', ingestGroup: 'kpi-ingest.v1' });
     expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default' });
     expect(config.clickhouse.mode).toBe('embedded');
     expect(config.clickhouse.database).toBe('kpi');
