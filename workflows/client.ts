@@ -1,12 +1,11 @@
 import type { Client } from '../services/shared/temporal.js';
 import { TASK_QUEUE } from '../schemas/names.js';
-import type { RoundTripResult, roundTripWorkflow } from './definitions/round-trip.js';
+import type { WarehouseCounts, warehouseCountsWorkflow } from './definitions/warehouse-counts.js';
 
-/** Runs the round-trip workflow once; the workflow id is the business key of the demo run. */
-export async function runRoundTrip(client: Client, runId: string, options: { taskQueue?: string } = {}): Promise<RoundTripResult> {
-  return client.workflow.execute<typeof roundTripWorkflow>('roundTripWorkflow', {
+/** Runs the warehouse read-back once and waits for its result. */
+export async function runWarehouseCounts(client: Client, workflowId: string, options: { taskQueue?: string } = {}): Promise<WarehouseCounts> {
+  return client.workflow.execute<typeof warehouseCountsWorkflow>('warehouseCountsWorkflow', {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    workflowId: `round-trip:${runId}`,
-    args: [{ runId }],
+    workflowId,
   });
 }

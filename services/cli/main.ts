@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../shared/config.js';
 import { ConfigError, KpiError, PrerequisiteError, UsageError, describeError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import type { simulateCommand } from './commands/simulate.js';
 
 /** Exit codes: 0 done, 1 the work failed, 2 bad arguments or configuration. */
 const EXIT_FAILURE = 1;
@@ -71,6 +72,27 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('simulate')
+    .description('generate seeded business events for a range of days (with optional faults) and send them to Kafka')
+    .requiredOption('--from <date>', 'first business day, YYYY-MM-DD')
+    .requiredOption('--to <date>', 'last business day, YYYY-MM-DD (inclusive)')
+    .option('--stores <n>', 'number of stores (1-1000)', Number, 20)
+    .option('--regions <n>', 'number of regions (default: stores / 5, rounded up)', Number)
+    .option('--seed <n>', 'names the run: the same seed gives the same events', Number, 1)
+    .option('--duplicates <fraction>', 'extra copies of valid events, re-sent later (0-0.5)', Number, 0)
+    .option('--malformed <fraction>', 'malformed messages, every kind in turn (0-0.5)', Number, 0)
+    .option('--late <fraction>', 'valid events held back to the end of the run (0-0.5)', Number, 0)
+    .option('--out-of-order <fraction>', 'follow-ups sent before the event they follow (0-0.5)', Number, 0)
+    .option('--scale <factor>', 'volume multiplier; 1 is about 1,500 events per store and week', Number, 1)
+    .option('--out <file>', 'also write every message as sent to an NDJSON file (values base64)')
+    .option('--dry-run', 'generate (and write --out) without sending anything to Kafka')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: Parameters<typeof simulateCommand>[2]) => {
+      const { config, logger } = context();
+      await (await import('./commands/simulate.js')).simulateCommand(config, logger, opts);
+    });
+
+  program
     .command('run')
     .description('embedded mode: own the store and run ingest (and later the worker and API) in the foreground until SIGTERM')
     .action(async () => {
@@ -110,9 +132,12 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('round trip through every engine: stack up, migrate, Kafka → consumer group → ClickHouse, one Temporal workflow')
-    .option('-n, --messages <count>', 'how many messages to send', positiveInt, 5_000)
-    .action(async (opts: { messages: number }) => {
+    .description('simulate a week, publish it to Kafka, ingest it into ClickHouse and check every count against the simulator')
+    .option('--from <date>', 'first day (YYYY-MM-DD)', '2026-07-06')
+    .option('--to <date>', 'last day (YYYY-MM-DD)', '2026-07-12')
+    .option('--stores <n>', 'number of stores', positiveInt, 10)
+    .option('--seed <n>', 'random seed: the same seed gives the same events', positiveInt, 7)
+    .action(async (opts: { from: string; to: string; stores: number; seed: number }) => {
       const { config, logger } = context();
       await (await import('./commands/demo.js')).demoCommand(config, logger, opts);
     });

@@ -16,7 +16,7 @@ export interface IngestOptions {
   groupId?: string;
   /** Topic of each family. @default the unprefixed names of TOPICS */
   topics?: Record<Family, string>;
-  /** Partitions whose batches are handled at once. @default 2 */
+  /** Partitions whose batches are handled at once. @default 1 (the embedded engine runs one query at a time) */
   partitionsConsumedConcurrently?: number;
   /** Largest fetch per partition, bytes: the upper bound of one insert. @default 4 MiB */
   maxBytesPerPartition?: number;
@@ -38,6 +38,28 @@ export interface IngestHandle {
 
 const EPOCH = '1970-01-01 00:00:00.000';
 
+/** Most value bytes per dead-letter send: one record batch must stay under the broker's limit. */
+const DEAD_LETTER_MAX_BATCH_BYTES = 512 * 1024;
+
+/** Splits messages into runs whose values add up to at most `limit` bytes (one at least). */
+function byteChunks<T extends { value: Buffer | null }>(messages: T[], limit: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value?.length ?? 0;
+    if (current.length > 0 && bytes + size > limit) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 /**
  * The ingest service: a consumer group over the family topics. Each batch is decoded and
  * validated, written with one insert per table, its invalid messages sent to the
@@ -51,7 +73,11 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
   const topics = FAMILIES.map((f) => topicOf[f]);
   const familyOf = new Map<string, Family>(FAMILIES.map((f) => [topicOf[f], f]));
   const deadLetterTopic = options.deadLetterTopic ?? DEAD_LETTER_TOPIC;
-  await ensureTopics(kafka, [...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS })), { topic: deadLetterTopic, partitions: 1 }]);
+  // Dead letters include messages too large for the family topics; their topic takes them.
+  await ensureTopics(kafka, [
+    ...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS })),
+    { topic: deadLetterTopic, partitions: 1, config: { 'max.message.bytes': String(DEAD_LETTER_MAX_BATCH_BYTES * 4) } },
+  ]);
 
   let stopping = false;
   const producer: Producer = createProducer(kafka);
@@ -123,7 +149,9 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
       });
     }
     if (dead.length > 0) {
-      await retry('send dead letters', () => producer.send({ topic: deadLetterTopic, acks: -1, messages: dead.map(deadLetterMessage) }));
+      for (const chunk of byteChunks(dead.map(deadLetterMessage), DEAD_LETTER_MAX_BATCH_BYTES)) {
+        await retry('send dead letters', () => producer.send({ topic: deadLetterTopic, acks: -1, messages: chunk }));
+      }
       await retry('insert dead_letters', () => insertRows(clickhouse, 'dead_letters', dead.map(deadLetterRow), { dedupToken: token }));
     }
     const nextOffset = (BigInt(last.offset) + 1n).toString();
@@ -146,7 +174,7 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
     eachBatch: handleBatch,
   });
   logger.info({ topics, groupId: options.groupId ?? INGEST_GROUP }, 'ingest consuming');

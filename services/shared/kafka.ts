@@ -43,22 +43,29 @@ export function kafkaFromConfig(config: Config, logger?: Logger, overrides: Part
 
 /**
  * A producer that keeps one key's messages on one partition (murmur2, as the Java client)
- * and in order: one request in flight, so a retried request cannot overtake the next.
- * Duplicates from retries are harmless: consumers deduplicate on event ids.
+ * and in order, and writes each message once: idempotent, so a request retried after a
+ * leader change (common on freshly created topics) is not written twice.
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, maxInFlightRequests: 1 });
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
 }
 
 /** Creates the topics that do not exist yet; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: { topic: string; partitions: number }[]): Promise<void> {
+export async function ensureTopics(kafka: Kafka, topics: { topic: string; partitions: number; config?: Record<string, string> }[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })), waitForLeaders: true });
+      await admin.createTopics({
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
+        waitForLeaders: true,
+      });
     }
   } finally {
     await admin.disconnect();

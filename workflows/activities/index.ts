@@ -1,8 +1,8 @@
-import { createRoundTripActivities, type RoundTripDeps } from './round-trip.js';
+import { createWarehouseActivities, type WarehouseDeps } from './warehouse.js';
 
-export type ActivityDeps = RoundTripDeps;
+export type ActivityDeps = WarehouseDeps;
 
 /** Every activity the worker hosts, bound to real or recorded dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createRoundTripActivities(deps) };
+  return { ...createWarehouseActivities(deps) };
 }

@@ -1,2 +1,2 @@
 // The workflow bundle's entry: every workflow the worker hosts is exported here.
-export { roundTripWorkflow } from './round-trip.js';
+export { warehouseCountsWorkflow } from './warehouse-counts.js';

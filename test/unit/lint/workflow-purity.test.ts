@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ESLint } from 'eslint';
 import { ROOT } from '../../support/env.js';
 
-const workflowFile = path.join(ROOT, 'workflows', 'definitions', 'round-trip.ts');
+const workflowFile = path.join(ROOT, 'workflows', 'definitions', 'warehouse-counts.ts');
 
 async function ruleIds(source: string, filePath = workflowFile): Promise<string[]> {
   const eslint = new ESLint({ cwd: ROOT });
@@ -25,10 +25,10 @@ describe('workflow purity (ESLint)', () => {
     const source = [
       "import { sleep } from '@temporalio/workflow';",
       "import { TASK_QUEUE } from '../../schemas/names.js';",
-      "import type { RoundTripActivities } from '../activities/round-trip.js';",
-      "import { roundTripWorkflow } from './round-trip.js';",
-      'export const all: unknown[] = [sleep, TASK_QUEUE, roundTripWorkflow];',
-      'export type A = RoundTripActivities;',
+      "import type { WarehouseActivities } from '../activities/warehouse.js';",
+      "import { warehouseCountsWorkflow } from './warehouse-counts.js';",
+      'export const all: unknown[] = [sleep, TASK_QUEUE, warehouseCountsWorkflow];',
+      'export type A = WarehouseActivities;',
       '',
     ].join('\n');
     expect(await ruleIds(source)).toEqual([]);

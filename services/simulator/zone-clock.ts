@@ -1,0 +1,104 @@
+/**
+ * Business-zone calendar arithmetic for the simulator. Days are counted as whole days since
+ * 1970-01-01 of the local calendar ("day numbers"); instants are UTC milliseconds. Offsets
+ * come from Intl once per 15 minutes of UTC (every real offset change falls on a quarter
+ * hour), so formatting hundreds of thousands of timestamps stays cheap.
+ */
+
+const DAY_MS = 86_400_000;
+const BUCKET_MS = 900_000;
+
+/** Day number of a `YYYY-MM-DD` string, or undefined when it is not a real date. */
+export function parseDay(text: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const ms = Date.UTC(year, month - 1, day);
+  const probe = new Date(ms);
+  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) return undefined;
+  return ms / DAY_MS;
+}
+
+/** `YYYY-MM-DD` of a day number. */
+export function formatDay(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** `YYYYMMDD` of a day number: compact, for ids. */
+export function compactDay(day: number): string {
+  return formatDay(day).replaceAll('-', '');
+}
+
+/** Calendar fields of a day number; weekday 0 = Sunday. */
+export function dayFields(day: number): { year: number; month: number; date: number; weekday: number; daysInMonth: number } {
+  const d = new Date(day * DAY_MS);
+  const year = d.getUTCFullYear();
+  const month = d.getUTCMonth() + 1;
+  return { year, month, date: d.getUTCDate(), weekday: d.getUTCDay(), daysInMonth: new Date(Date.UTC(year, month, 0)).getUTCDate() };
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+export class ZoneClock {
+  private readonly parts: Intl.DateTimeFormat;
+  private readonly offsets = new Map<number, number>();
+  private lastBucket = Number.NaN;
+  private lastOffset = 0;
+
+  /** Throws a RangeError for a zone Intl does not know. */
+  constructor(readonly timeZone: string) {
+    this.parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  /** Offset of local time from UTC at an instant, in ms (+08:00 → 28_800_000). */
+  offsetMs(utcMs: number): number {
+    const bucket = Math.floor(utcMs / BUCKET_MS);
+    if (bucket === this.lastBucket) return this.lastOffset;
+    let offset = this.offsets.get(bucket);
+    if (offset === undefined) {
+      const at = bucket * BUCKET_MS;
+      const f: Record<string, number> = {};
+      for (const p of this.parts.formatToParts(new Date(at))) if (p.type !== 'literal') f[p.type] = Number(p.value);
+      const local = Date.UTC(f['year'] ?? 1970, (f['month'] ?? 1) - 1, f['day'] ?? 1, f['hour'] ?? 0, f['minute'] ?? 0, f['second'] ?? 0);
+      offset = local - at;
+      this.offsets.set(bucket, offset);
+    }
+    this.lastBucket = bucket;
+    this.lastOffset = offset;
+    return offset;
+  }
+
+  /** The instant of a local wall time: a day number plus ms into that local day. */
+  toUtc(day: number, msOfDay: number): number {
+    const local = day * DAY_MS + msOfDay;
+    const guess = local - this.offsetMs(local);
+    return local - this.offsetMs(guess);
+  }
+
+  /** Day number of the local date at an instant. */
+  localDay(utcMs: number): number {
+    return Math.floor((utcMs + this.offsetMs(utcMs)) / DAY_MS);
+  }
+
+  /** ISO-8601 with the zone's offset, to the second: `2026-07-15T09:30:00+08:00`. */
+  format(utcMs: number): string {
+    const offset = this.offsetMs(utcMs);
+    const d = new Date(utcMs + offset);
+    const sign = offset < 0 ? '-' : '+';
+    const abs = Math.abs(offset) / 60_000;
+    return (
+      `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}` +
+      `T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}` +
+      `${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
+    );
+  }
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type { Kafka } from '../../services/shared/kafka.js';
+import type { SimMessage } from '../../services/simulator/generate.js';
+import { EVENT_SCHEMAS, type Family } from '../../schemas/events/index.js';
+import { ROOT } from './env.js';
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts `kpi <args>` in the background, output kept for error messages. */
+export function startKpi(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  return { child, output: () => output.slice(-5_000) };
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** True when the group's committed offsets reach every partition's end on these topics. */
+export async function groupCaughtUp(kafka: Kafka, groupId: string, topics: string[]): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const committed = await admin.fetchOffsets({ groupId, topics });
+    for (const { topic, partitions } of committed) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const end of ends) {
+        const done = partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+        if (BigInt(end.high) > 0n && BigInt(done) < BigInt(end.high)) return false;
+      }
+    }
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * What a warehouse must hold after ingesting `messages`, computed here from the messages
+ * themselves: plain TypeScript, none of the pipeline's code.
+ */
+export function expectedFrom(messages: readonly SimMessage[]) {
+  const ids: Record<Family, Set<string>> = { sales: new Set(), orders: new Set(), returns: new Set(), tickets: new Set() };
+  let saleNet = 0n;
+  let refunds = 0n;
+  let returnsAmount = 0n;
+  const malformed: string[] = [];
+  for (const m of messages) {
+    if (m.kind === 'malformed') {
+      malformed.push(m.value.toString('base64'));
+      continue;
+    }
+    const event = m.event;
+    if (m.kind !== 'valid' || !event) continue;
+    const family = EVENT_SCHEMAS[event.type].family;
+    if (ids[family].has(event.event_id)) continue;
+    ids[family].add(event.event_id);
+    if (event.type === 'sale.completed') {
+      for (const l of event.payload.lines) saleNet += BigInt(l.quantity) * BigInt(l.unit_price_minor) - BigInt(l.discount_minor ?? 0);
+    } else if (event.type === 'refund.issued') refunds += BigInt(event.payload.amount_minor);
+    else if (event.type === 'return.received') returnsAmount += BigInt(event.payload.amount_minor);
+  }
+  return {
+    ids,
+    valid: ids.sales.size + ids.orders.size + ids.returns.size + ids.tickets.size,
+    money: { saleLinesNetMinor: saleNet.toString(), refundsMinor: refunds.toString(), returnsAmountMinor: returnsAmount.toString() },
+    malformed: malformed.sort(),
+  };
+}

@@ -1,0 +1,19 @@
+import type { ClickHouseClient } from '../../services/shared/clickhouse.js';
+import { warehouseStats } from '../../services/ingest/stats.js';
+import type { WarehouseCounts } from '../definitions/warehouse-counts.js';
+
+export interface WarehouseDeps {
+  clickhouse: ClickHouseClient;
+}
+
+/** Activities that read the warehouse, bound to their dependencies. */
+export function createWarehouseActivities({ clickhouse }: WarehouseDeps) {
+  return {
+    async countStoredEvents(): Promise<WarehouseCounts> {
+      const stats = await warehouseStats(clickhouse);
+      return { stored: stats.stored, deadLetters: stats.dead_letters, byFamily: stats.byFamily };
+    },
+  };
+}
+
+export type WarehouseActivities = ReturnType<typeof createWarehouseActivities>;
