@@ -31,7 +31,7 @@ async function environment(extra: Record<string, string> = {}) {
   };
   const config = loadConfig(env);
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: uniqueName('faults') });
-  return { env, config, kafka, names: topicNames(prefix), prefix };
+  return { env, config, kafka, names: topicNames(config.kafka.topicPrefix), prefix: config.kafka.topicPrefix };
 }
 
 function simulate(seed: number): Simulation {
@@ -110,13 +110,17 @@ describe('ingest under faults', () => {
       await waitFor(health(ingestEnv['KPI_API_PORT']), { timeoutMs: 60_000, what: 'kpi ingest to start' });
       const publishing = publish(kafka, sim.messages, { topicPrefix: prefix });
       // Let some batches land, then take ClickHouse away for 10 s.
+      let lastStats = '';
       await waitFor(
         async () => {
           const s = await runKpi(['stats', '--json'], store.env);
+          lastStats = `${s.code}: ${s.stdout.slice(-300)} ${s.stderr.slice(-500)}`;
           return s.code === 0 && lastJsonLine<Stats>(s.stdout).stored > 1_000 ? true : undefined;
         },
         { timeoutMs: 120_000, intervalMs: 200, what: 'the first batches to be stored' },
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n--- kpi stats: ${lastStats}\n--- kpi ingest:\n${ingest.output()}\n--- kpi api:\n${api.output()}`);
+      });
       api.child.kill('SIGTERM');
       expect(await exited(api.child)).toBe(0);
       await publishing;
