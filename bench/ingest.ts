@@ -67,7 +67,8 @@ async function main(): Promise<void> {
   const consumeOnly = rate(n, performance.now() - t);
   await consumer.disconnect();
 
-  // Ceiling 3: ClickHouse insert only, the same rows in batches of the pipeline's fetch size.
+  // Ceiling 3: ClickHouse insert only, the same rows, in batches of about the size the
+  // pipeline's fetches give (one partition's backlog, some thousands of events).
   const rowsByFamily: Record<Family, Record<string, unknown>[]> = { sales: [], orders: [], returns: [], tickets: [] };
   for (const m of messages) {
     const r = decodeEvent(m.value, { topic: m.topic, timestampMs: Date.now() });
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   rmSync(base, { recursive: true, force: true });
   const insertStore = await openWarehouse({ mode: 'embedded', path: path.join(base, 'insert-only'), database: 'kpi' });
   await migrate(insertStore.client);
-  const batchEvents = 2_000;
+  const batchEvents = 8_000;
   t = performance.now();
   for (const f of FAMILIES) {
     const rows = rowsByFamily[f];

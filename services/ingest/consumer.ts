@@ -16,7 +16,7 @@ export interface IngestOptions {
   groupId?: string;
   /** Topic of each family. @default the unprefixed names of TOPICS */
   topics?: Record<Family, string>;
-  /** Partitions whose batches are handled at once. @default 1 (the embedded engine runs one query at a time) */
+  /** Partitions whose batches are handled at once: one decodes while another inserts. @default 3 */
   partitionsConsumedConcurrently?: number;
   /** Largest fetch per partition, bytes: the upper bound of one insert. @default 4 MiB */
   maxBytesPerPartition?: number;
@@ -174,7 +174,7 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
     eachBatch: handleBatch,
   });
   logger.info({ topics, groupId: options.groupId ?? INGEST_GROUP }, 'ingest consuming');

@@ -20,39 +20,34 @@ export function toUtc(iso: string): string {
 
 type Row = Record<string, string | number | boolean | null>;
 
-function common(event: BusinessEvent, source: SourceCoordinates): Row {
-  return {
-    event_id: event.event_id,
-    event_version: event.version,
-    occurred_at: toUtc(event.occurred_at),
-    region: event.org.region,
-    store: event.org.store,
-    department: event.org.department,
-    channel: event.org.channel,
-    producer: event.producer,
-    source_partition: source.partition,
-    source_offset: source.offset,
-  };
-}
-
 /**
  * The rows one valid event becomes in its family's table: one per sale line for sales,
- * one per event otherwise. Pure; money stays integer minor units.
+ * one per event otherwise. Pure; money stays integer minor units. Each row is one object
+ * literal with every column (no spreads): this runs for every event ingested, and V8
+ * builds a literal of fixed shape many times faster than a spread plus added fields.
  */
 export function eventRows(event: BusinessEvent, source: SourceCoordinates): Row[] {
-  const base = common(event, source);
+  const { event_id, version: event_version, producer } = event;
+  const { region, store, department, channel } = event.org;
+  const occurred_at = toUtc(event.occurred_at);
+  const source_partition = source.partition;
+  const source_offset = source.offset;
   switch (event.type) {
     case 'sale.completed': {
       const p = event.payload;
       const v2 = event.version === 2 ? event.payload : undefined;
+      const customer_id = p.customer_id ?? null;
+      const member_id = p.member_id ?? null;
+      const order_id = v2?.order_id ?? null;
+      const payment_method = v2?.payment_method ?? '';
       return p.lines.map((line) => ({
-        ...base,
+        event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
         sale_id: p.sale_id,
         line_no: line.line_no,
-        customer_id: p.customer_id ?? null,
-        member_id: p.member_id ?? null,
-        order_id: v2?.order_id ?? null,
-        payment_method: v2?.payment_method ?? '',
+        customer_id,
+        member_id,
+        order_id,
+        payment_method,
         currency: p.currency,
         sku: line.sku,
         category: line.category,
@@ -67,37 +62,58 @@ export function eventRows(event: BusinessEvent, source: SourceCoordinates): Row[
     case 'order.shipped':
     case 'order.delivered':
     case 'order.cancelled': {
-      const row: Row = {
-        ...base,
-        type: event.type,
-        order_id: event.payload.order_id,
-        customer_id: null,
-        item_count: null,
-        promised_delivery_at: null,
-        carrier: null,
-        cancel_reason: null,
-      };
-      if (event.type === 'order.placed') {
-        row['customer_id'] = event.payload.customer_id ?? null;
-        row['item_count'] = event.payload.item_count;
-        row['promised_delivery_at'] = toUtc(event.payload.promised_delivery_at);
-      } else if (event.type === 'order.shipped') row['carrier'] = event.payload.carrier ?? null;
-      else if (event.type === 'order.cancelled') row['cancel_reason'] = event.payload.reason;
-      return [row];
+      const placed = event.type === 'order.placed' ? event.payload : undefined;
+      return [
+        {
+          event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
+          type: event.type,
+          order_id: event.payload.order_id,
+          customer_id: placed?.customer_id ?? null,
+          item_count: placed?.item_count ?? null,
+          promised_delivery_at: placed ? toUtc(placed.promised_delivery_at) : null,
+          carrier: event.type === 'order.shipped' ? (event.payload.carrier ?? null) : null,
+          cancel_reason: event.type === 'order.cancelled' ? event.payload.reason : null,
+        },
+      ];
     }
     case 'return.requested':
-      return [{ ...base, type: event.type, return_id: event.payload.return_id, sale_id: event.payload.sale_id ?? null, order_id: event.payload.order_id ?? null, sku: null, quantity: 0, amount_minor: 0, reason: event.payload.reason }];
     case 'return.received':
-      return [{ ...base, type: event.type, return_id: event.payload.return_id, sale_id: null, order_id: null, sku: event.payload.sku, quantity: event.payload.quantity, amount_minor: event.payload.amount_minor, reason: event.payload.reason }];
-    case 'refund.issued':
-      return [{ ...base, type: event.type, return_id: event.payload.return_id, sale_id: null, order_id: null, sku: null, quantity: 0, amount_minor: event.payload.amount_minor, reason: null }];
+    case 'refund.issued': {
+      const requested = event.type === 'return.requested' ? event.payload : undefined;
+      const received = event.type === 'return.received' ? event.payload : undefined;
+      return [
+        {
+          event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
+          type: event.type,
+          return_id: event.payload.return_id,
+          sale_id: requested?.sale_id ?? null,
+          order_id: requested?.order_id ?? null,
+          sku: received?.sku ?? null,
+          quantity: received?.quantity ?? 0,
+          amount_minor: event.type === 'return.requested' ? 0 : event.payload.amount_minor,
+          reason: requested?.reason ?? received?.reason ?? null,
+        },
+      ];
+    }
     case 'ticket.opened':
-      return [{ ...base, type: event.type, ticket_id: event.payload.ticket_id, category: event.payload.category, is_complaint: event.payload.is_complaint, priority: event.payload.priority, order_id: event.payload.order_id ?? null, customer_id: event.payload.customer_id ?? null, rating: null }];
-    case 'ticket.rated':
-      return [{ ...base, type: event.type, ticket_id: event.payload.ticket_id, category: null, is_complaint: null, priority: null, order_id: null, customer_id: null, rating: event.payload.rating }];
     case 'ticket.first_response':
     case 'ticket.resolved':
     case 'ticket.reopened':
-      return [{ ...base, type: event.type, ticket_id: event.payload.ticket_id, category: null, is_complaint: null, priority: null, order_id: null, customer_id: null, rating: null }];
+    case 'ticket.rated': {
+      const opened = event.type === 'ticket.opened' ? event.payload : undefined;
+      return [
+        {
+          event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
+          type: event.type,
+          ticket_id: event.payload.ticket_id,
+          category: opened?.category ?? null,
+          is_complaint: opened?.is_complaint ?? null,
+          priority: opened?.priority ?? null,
+          order_id: opened?.order_id ?? null,
+          customer_id: opened?.customer_id ?? null,
+          rating: event.type === 'ticket.rated' ? event.payload.rating : null,
+        },
+      ];
+    }
   }
 }
