@@ -55,8 +55,14 @@ describe('kpi command line', () => {
     expect(lastJsonLine(hostile.stdout)).toEqual([]);
 
     const drop = await runKpi(['sql', 'DROP TABLE dead_letters'], e);
-    expect(drop.code).toBe(1);
-    expect(drop.stderr).toContain('readonly');
+    expect(drop.code).toBe(2);
+    expect(drop.stderr).toContain('Read-only access: DROP statements are refused');
+    const smuggled = await runKpi(['sql', 'SELECT 1; DROP TABLE dead_letters'], e);
+    expect(smuggled.code).toBe(2);
+    expect(smuggled.stderr).toContain('Multi-statements are not allowed');
+    const use = await runKpi(['sql', 'USE system', '--write'], e);
+    expect(use.code).toBe(2);
+    expect(use.stderr).toContain('USE statements are refused');
     expect(lastJsonLine((await runKpi(['sql', query, '-p', 't=dead_letters', '-f', 'json'], e)).stdout)).toEqual([{ name: 'dead_letters' }]);
   });
 
