@@ -6,24 +6,11 @@ import { EVENT_SCHEMAS } from '../../../schemas/events/registry.js';
 import { contractDrift, renderContractFiles, schemasExportCommand } from '../../../services/cli/commands/schemas.js';
 import { UsageError } from '../../../services/shared/errors.js';
 import { ROOT, tempDir } from '../../support/env.js';
-import { TOPIC, envelope, saleLine, salePayloadV2, samples, type Json } from './sample-events.js';
+import { REJECT_CODES, TOPIC, envelope, saleLine, salePayloadV2, samples, type Json } from './sample-events.js';
 
 const GENERATED = path.join(ROOT, 'schemas', 'generated');
 const DEAD_LETTER_TOPIC = 'kpi.dead-letters.v1';
 const ENVELOPE_FIELDS = ['event_id', 'type', 'version', 'occurred_at', 'producer', 'org', 'payload'];
-const REJECT_CODES = [
-  'oversized',
-  'invalid_utf8',
-  'invalid_json',
-  'not_an_object',
-  'unknown_topic',
-  'unknown_type',
-  'unknown_version',
-  'wrong_topic',
-  'schema_violation',
-  'timestamp_out_of_range',
-];
-
 // ajv 8 (a dev dependency) validates draft 2020-12 and compiles patterns with the `u` flag
 // (`\p{Cc}` in labels).
 /** Compiles with a fresh instance: one instance refuses a second schema with the same $id. */

@@ -1,6 +1,6 @@
 import { REJECT_REASONS, decodeEvent, type DecodeResult } from '../../../schemas/events/decode.js';
 import { EVENT_SCHEMAS } from '../../../schemas/events/registry.js';
-import { OCCURRED_AT, SENT_AT_MS, TOPIC, envelope, org, sample, saleLine, salePayloadV1, salePayloadV2, samples, type Json } from './sample-events.js';
+import { OCCURRED_AT, REJECT_CODES, SENT_AT_MS, TOPIC, envelope, org, sample, saleLine, salePayloadV1, salePayloadV2, samples, type Json } from './sample-events.js';
 
 // Expected outcomes below follow the written contract (schemas/events/*.ts), stated here by
 // value: limits, codes and topics are literals, never read back from the code under test.
@@ -8,18 +8,7 @@ import { OCCURRED_AT, SENT_AT_MS, TOPIC, envelope, org, sample, saleLine, salePa
 /** Largest accepted message: 256 KiB. */
 const MAX_EVENT_BYTES = 262_144;
 
-const CODES = [
-  'oversized',
-  'invalid_utf8',
-  'invalid_json',
-  'not_an_object',
-  'unknown_topic',
-  'unknown_type',
-  'unknown_version',
-  'wrong_topic',
-  'schema_violation',
-  'timestamp_out_of_range',
-] as const;
+const CODES = REJECT_CODES;
 type Code = (typeof CODES)[number];
 
 const FAMILY_OF_TOPIC: Record<string, string> = {

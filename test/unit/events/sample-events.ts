@@ -7,6 +7,20 @@
 export type Json = Record<string, unknown>;
 
 /** Topic names as producers configure them. */
+/** The reject codes the contract promises, written out here rather than imported. */
+export const REJECT_CODES = [
+  'oversized',
+  'invalid_utf8',
+  'invalid_json',
+  'not_an_object',
+  'unknown_topic',
+  'unknown_type',
+  'unknown_version',
+  'wrong_topic',
+  'schema_violation',
+  'timestamp_out_of_range',
+] as const;
+
 export const TOPIC = {
   sales: 'kpi.sales.v1',
   orders: 'kpi.orders.v1',
