@@ -16,10 +16,14 @@ function workflowsEntry(): string {
 
 let runtimeInstalled = false;
 
-/** Temporal's own worker logs go through at warning level; ours go through pino. */
+/**
+ * Temporal's own worker logs go through at warning level; ours go through pino. The process
+ * handles SIGTERM itself (finish the batch, commit, then stop the worker), so the runtime
+ * must not act on signals.
+ */
 function installRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   runtimeInstalled = true;
 }
 

@@ -94,7 +94,7 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('embedded mode: own the store and run ingest (and later the worker and API) in the foreground until SIGTERM')
+    .description('embedded mode: own the store and run ingest, the Temporal worker and the HTTP API in the foreground until SIGTERM')
     .action(async () => {
       const { config, logger } = context();
       await (await import('./commands/run.js')).runCommand(config, logger, { role: 'run' });
@@ -106,6 +106,14 @@ export function buildProgram(): Command {
     .action(async () => {
       const { config, logger } = context();
       await (await import('./commands/run.js')).runCommand(config, logger, { role: 'ingest' });
+    });
+
+  program
+    .command('worker')
+    .description('run the Temporal worker alone (workflows and activities; distributed mode) until SIGTERM')
+    .action(async () => {
+      const { config, logger } = context();
+      await (await import('./commands/run.js')).runCommand(config, logger, { role: 'worker' });
     });
 
   program

@@ -1,5 +1,5 @@
 import type { Config } from '../../shared/config.js';
-import { StoreBusyError } from '../../shared/errors.js';
+import { KpiError, StoreBusyError, describeError } from '../../shared/errors.js';
 import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint } from '../../shared/clickhouse.js';
 import { kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
@@ -8,6 +8,7 @@ import { startApiServer } from '../../api/server.js';
 import { storeEndpoint } from '../../api/store-endpoint.js';
 import { startIngest } from '../../ingest/consumer.js';
 import { topicNames } from '../../../schemas/events/index.js';
+import { startWorker } from '../../../workflows/worker.js';
 import { createIngestMetrics } from '../../ingest/metrics.js';
 
 /** Resolves on the first SIGTERM or SIGINT. */
@@ -25,10 +26,11 @@ function untilSignal(): Promise<NodeJS.Signals> {
 
 /**
  * `kpi run` (embedded: owns the store and hosts every role), `kpi ingest` (the consumer
- * alone) and `kpi api` (the HTTP API alone, which also serves an embedded store it holds). Runs in the foreground until SIGTERM or SIGINT, then finishes the batch in hand,
+ * alone), `kpi worker` (the Temporal worker alone) and `kpi api` (the HTTP API alone,
+ * which also serves an embedded store it holds). Runs in the foreground until SIGTERM or SIGINT, then finishes the batch in hand,
  * commits it, leaves the group and closes the store.
  */
-export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' | 'api' }): Promise<void> {
+export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' | 'worker' | 'api' }): Promise<void> {
   const signal = untilSignal();
   const warehouse = await openWarehouse(config.clickhouse);
   if (warehouse.via) {
@@ -42,12 +44,19 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     const metrics = createIngestMetrics();
     const names = topicNames(config.kafka.topicPrefix);
     const ingest =
-      options.role === 'api'
+      options.role === 'api' || options.role === 'worker'
         ? undefined
         : await startIngest(
             { kafka: kafkaFromConfig(config, logger), clickhouse: warehouse.client, logger, metrics },
             { topics: names.families, deadLetterTopic: names.deadLetters, groupId: config.kafka.ingestGroup },
           );
+    // The Temporal worker hosts the workflows and activities (period closes).
+    const worker =
+      options.role === 'run' || options.role === 'worker'
+        ? await startWorker(config.temporal, { clickhouse: warehouse.client }).catch((err: unknown) => {
+            throw new KpiError(`Could not start the Temporal worker at ${config.temporal.address}: ${describeError(err)}. Is Temporal running (npm run stack:up)?`, { cause: err });
+          })
+        : undefined;
     const api = await startApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -58,11 +67,12 @@ export async function runCommand(config: Config, logger: Logger, options: { role
       routes: storePath ? storeEndpoint(warehouse.client, logger) : {},
     });
     if (storePath) publishStoreEndpoint(storePath, api.url);
-    const doing = ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`;
+    const doing = [ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`, worker ? `Temporal worker on ${config.temporal.address}` : ''].filter(Boolean).join('; ');
     process.stderr.write(`kpi ${options.role}: ${doing}; health and metrics at ${api.url}/health, ${api.url}/metrics. Stop with Ctrl-C or SIGTERM.\n`);
     const received = await signal;
     logger.info({ signal: received }, 'stopping');
     await ingest?.stop();
+    await worker?.shutdown();
     if (storePath) withdrawStoreEndpoint(storePath);
     await api.close();
   } finally {
