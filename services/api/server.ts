@@ -32,6 +32,9 @@ export async function startApiServer(options: {
     '/metrics': async (_req, res) => send(res, 200, await options.metrics.metrics(), options.metrics.contentType),
     ...options.routes,
   };
+  // Requests in flight: closing waits for them, so a query still running in the embedded
+  // engine is never cut off by closing the store under it.
+  const inFlight = new Set<Promise<void>>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = routes[url.pathname];
@@ -39,11 +42,14 @@ export async function startApiServer(options: {
       send(res, 404, `${JSON.stringify({ error: `no route ${url.pathname}` })}\n`);
       return;
     }
-    route(req, res, url).catch((err: unknown) => {
-      options.logger.error({ err, path: url.pathname }, 'request failed');
-      if (!res.headersSent) send(res, 500, `${JSON.stringify({ error: err instanceof Error ? err.message : 'internal error' })}\n`);
-      else res.end();
-    });
+    const handled = route(req, res, url)
+      .catch((err: unknown) => {
+        options.logger.error({ err, path: url.pathname }, 'request failed');
+        if (!res.headersSent) send(res, 500, `${JSON.stringify({ error: err instanceof Error ? err.message : 'internal error' })}\n`);
+        else res.end();
+      })
+      .finally(() => inFlight.delete(handled));
+    inFlight.add(handled);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -56,10 +62,12 @@ export async function startApiServer(options: {
   return {
     server,
     url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 30_000))]);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -27,9 +27,10 @@ export function startKpi(args: string[], env: NodeJS.ProcessEnv): { child: Child
   return { child, output: () => output.slice(-5_000) };
 }
 
-export function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+/** The exit code, or the signal's name when the process died of one. */
+export function exited(child: ChildProcess): Promise<number | string | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
 }
 
 /** True when the group's committed offsets reach every partition's end on these topics. */
