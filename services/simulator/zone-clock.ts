@@ -1,9 +1,12 @@
 /**
- * Business-zone calendar arithmetic for the simulator. Days are counted as whole days since
- * 1970-01-01 of the local calendar ("day numbers"); instants are UTC milliseconds. Offsets
- * come from Intl once per 15 minutes of UTC (every real offset change falls on a quarter
- * hour), so formatting hundreds of thousands of timestamps stays cheap.
+ * Business-zone calendar arithmetic for the simulator, on top of the business calendar's
+ * zone functions. Days are counted as whole days since 1970-01-01 of the local calendar
+ * ("day numbers"); instants are UTC milliseconds. Offsets come from Intl once per 15
+ * minutes of UTC (every real offset change falls on a quarter hour), so formatting
+ * hundreds of thousands of timestamps stays cheap.
  */
+
+import { civilDate, daysInMonth, isoWeekday, zoneOffsetMs } from '../../schemas/calendar/zone.js';
 
 const DAY_MS = 86_400_000;
 const BUCKET_MS = 900_000;
@@ -31,32 +34,20 @@ export function compactDay(day: number): string {
 
 /** Calendar fields of a day number; weekday 0 = Sunday. */
 export function dayFields(day: number): { year: number; month: number; date: number; weekday: number; daysInMonth: number } {
-  const d = new Date(day * DAY_MS);
-  const year = d.getUTCFullYear();
-  const month = d.getUTCMonth() + 1;
-  return { year, month, date: d.getUTCDate(), weekday: d.getUTCDay(), daysInMonth: new Date(Date.UTC(year, month, 0)).getUTCDate() };
+  const { year, month, day: date } = civilDate(day);
+  return { year, month, date, weekday: isoWeekday(day) % 7, daysInMonth: daysInMonth(year, month) };
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 export class ZoneClock {
-  private readonly parts: Intl.DateTimeFormat;
   private readonly offsets = new Map<number, number>();
   private lastBucket = Number.NaN;
   private lastOffset = 0;
 
   /** Throws a RangeError for a zone Intl does not know. */
   constructor(readonly timeZone: string) {
-    this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
+    zoneOffsetMs(timeZone, 0);
   }
 
   /** Offset of local time from UTC at an instant, in ms (+08:00 → 28_800_000). */
@@ -65,11 +56,7 @@ export class ZoneClock {
     if (bucket === this.lastBucket) return this.lastOffset;
     let offset = this.offsets.get(bucket);
     if (offset === undefined) {
-      const at = bucket * BUCKET_MS;
-      const f: Record<string, number> = {};
-      for (const p of this.parts.formatToParts(new Date(at))) if (p.type !== 'literal') f[p.type] = Number(p.value);
-      const local = Date.UTC(f['year'] ?? 1970, (f['month'] ?? 1) - 1, f['day'] ?? 1, f['hour'] ?? 0, f['minute'] ?? 0, f['second'] ?? 0);
-      offset = local - at;
+      offset = zoneOffsetMs(this.timeZone, bucket * BUCKET_MS);
       this.offsets.set(bucket, offset);
     }
     this.lastBucket = bucket;

@@ -27,6 +27,8 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
   let warehouse: Warehouse;
   let ingest: IngestHandle | undefined;
   let sim: Simulation;
+  /** Computed once from the messages, independently of the pipeline. */
+  let expected: ReturnType<typeof expectedFrom>;
 
   beforeAll(async () => {
     warehouse = await openWarehouse(config.clickhouse);
@@ -43,6 +45,7 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
       late: 0.01,
       notAfterMs: Date.now(),
     });
+    expected = expectedFrom(sim.messages);
     await publish(kafka, sim.messages, { topicPrefix: prefix });
     ingest = await startIngest(
       { kafka, clickhouse: warehouse.client, logger, metrics: createIngestMetrics() },
@@ -62,7 +65,6 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
   });
 
   it('was given a run of the size and faults the contract asks for', () => {
-    const expected = expectedFrom(sim.messages);
     expect(expected.valid).toBeGreaterThanOrEqual(200_000);
     const kinds = new Set(sim.messages.filter((m) => m.kind === 'malformed').map((m) => m.malformedKind));
     expect(kinds).toEqual(new Set(MALFORMED_CATALOG.map((k) => k.kind)));
@@ -72,7 +74,6 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
   });
 
   it('stores exactly the distinct valid events, family by family, id by id', async () => {
-    const expected = expectedFrom(sim.messages);
     for (const [family, table] of [['sales', 'sale_lines'], ['orders', 'order_events'], ['returns', 'return_events'], ['tickets', 'ticket_events']] as const) {
       const rows = await queryRows<{ event_id: string }>(warehouse.client, `SELECT DISTINCT event_id FROM ${table}`);
       const stored = new Set(rows.map((r) => r.event_id));
@@ -86,7 +87,6 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
   });
 
   it('sums money exactly, in integer minor units', async () => {
-    const expected = expectedFrom(sim.messages);
     const [row] = await queryRows<Record<string, string>>(
       warehouse.client,
       `SELECT (SELECT toString(sum(net_minor)) FROM sale_lines FINAL) AS sales,
@@ -98,7 +98,6 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
   });
 
   it('sets aside exactly the malformed messages, byte for byte, each with a reason', async () => {
-    const expected = expectedFrom(sim.messages);
     const rows = await queryRows<{ payload_base64: string; reason_code: string; reason: string; topic: string }>(
       warehouse.client,
       'SELECT payload_base64, reason_code, reason, topic FROM dead_letters FINAL',
@@ -115,7 +114,6 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
   });
 
   it('sends the malformed messages to the dead-letter topic untouched, with the reason in headers', async () => {
-    const expected = expectedFrom(sim.messages);
     const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader') });
     await consumer.connect();
     await consumer.subscribe({ topic: names.deadLetters, fromBeginning: true });

@@ -86,19 +86,12 @@ export function parseSimulateOptions(raw: unknown, context: { today: string }): 
   return options;
 }
 
-export interface SimulateResult {
-  valid: number;
-  duplicates: number;
-  malformed: number;
-  late: number;
-  outOfOrder: number;
+/** The simulator's ledger, plus what was generated and sent. */
+export interface SimulateResult extends Ledger {
   /** Messages generated, in send order. */
   messages: number;
   /** Messages sent to Kafka (0 with --dry-run). */
   sent: number;
-  byType: Record<string, number>;
-  byMalformedKind: Record<string, number>;
-  money: Ledger['money'];
   seconds: number;
 }
 
