@@ -3,6 +3,9 @@ import { loadConfig, type Config } from '../shared/config.js';
 import { ConfigError, KpiError, PrerequisiteError, UsageError, describeError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { simulateCommand } from './commands/simulate.js';
+import type * as PeriodsCommands from './commands/periods.js';
+
+type PeriodsModule = typeof PeriodsCommands;
 
 /** Exit codes: 0 done, 1 the work failed, 2 bad arguments or configuration. */
 const EXIT_FAILURE = 1;
@@ -129,6 +132,96 @@ export function buildProgram(): Command {
     .description('what the warehouse holds: distinct valid events by family, dead letters by reason')
     .option('--json', 'print the result as one JSON line')
     .action(async (opts: { json?: boolean }) => (await import('./commands/stats.js')).statsCommand(context().config, opts));
+
+  const periods = (): Promise<PeriodsModule> => import('./commands/periods.js');
+
+  program
+    .command('close')
+    .description('close a period: compute every KPI at every level as a revision, score and rank the scorecards (a Temporal workflow)')
+    .requiredOption('--grain <grain>', 'day, week, month, quarter or year')
+    .requiredOption('--period <id>', 'e.g. 2026-07-15, 2026-W29, 2026-07, 2026-Q3, 2026')
+    .option('--wait', 'wait for the close to finish and print its result')
+    .option('--force', 'close now: do not wait for the period end, the grace or ingest (recorded as forced)')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { grain: string; period: string; wait?: boolean; force?: boolean; json?: boolean }) => (await periods()).closeCommand(context().config, opts));
+
+  program
+    .command('periods')
+    .description('the state of every closed period: current revision, approvals, pending restatements')
+    .option('--grain <grain>', 'only this grain')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { grain?: string; json?: boolean }) => (await periods()).periodsCommand(context().config, opts));
+
+  program
+    .command('values')
+    .description("a period's KPI values: the current revision, or --revision n (1 is as first reported)")
+    .requiredOption('--grain <grain>', 'day, week, month, quarter or year')
+    .requiredOption('--period <id>', 'the period id')
+    .option('--level <level>', 'company, region, store, department or channel')
+    .option('--kpi <id>', 'one KPI (kpi kpis lists them)')
+    .option('--revision <n>', 'a revision other than the current one', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a revision number (0 is provisional)');
+      return n;
+    })
+    .option('--json', 'print one JSON array: kpi, level, unit, value, numerator, denominator, revision, status')
+    .action(async (opts: { grain: string; period: string; level?: string; kpi?: string; revision?: number; json?: boolean }) => (await periods()).valuesCommand(context().config, opts));
+
+  program
+    .command('scorecard')
+    .description("a period's scorecards, ranked within each peer group")
+    .requiredOption('--grain <grain>', 'day, week, month, quarter or year')
+    .requiredOption('--period <id>', 'the period id')
+    .option('--level <level>', 'only scorecards of this level (store, region, …)')
+    .option('--scorecard <id>', 'only this scorecard')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(new Option('--lang <lang>', 'labels in English or Chinese').choices(['en', 'zh']).default('en'))
+    .action(async (opts: { grain: string; period: string; level?: string; scorecard?: string; format: string; lang: string }) => (await periods()).scorecardCommand(context().config, opts));
+
+  program
+    .command('restatements')
+    .description('what restatements of a period changed, per KPI and unit (as reported → restated)')
+    .requiredOption('--grain <grain>', 'day, week, month, quarter or year')
+    .requiredOption('--period <id>', 'the period id')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { grain: string; period: string; json?: boolean }) => (await periods()).restatementsCommand(context().config, opts));
+
+  program
+    .command('approve')
+    .description("finance sign-off of a closed quarter (or of its pending restatement): locks it")
+    .requiredOption('--period <quarter>', 'e.g. 2026-Q3')
+    .option('--by <name>', 'who approves (default: the login name)')
+    .option('--comment <text>', 'recorded with the approval', '')
+    .option('--json', 'print the review state as one JSON line')
+    .action(async (opts: { period: string; by?: string; comment?: string; json?: boolean }) => (await periods()).approveCommand(context().config, opts));
+
+  program
+    .command('reopen')
+    .description('reopen an approved quarter (it needs approval again)')
+    .requiredOption('--period <quarter>', 'e.g. 2026-Q3')
+    .requiredOption('--reason <text>', 'why: recorded in the audit trail')
+    .option('--by <name>', 'who reopens (default: the login name)')
+    .option('--json', 'print the review state as one JSON line')
+    .action(async (opts: { period: string; by?: string; reason: string; json?: boolean }) => (await periods()).reopenCommand(context().config, opts));
+
+  for (const kind of ['targets', 'inputs'] as const) {
+    program
+      .command(kind)
+      .description(kind === 'targets' ? 'KPI targets (net_sales, gross_profit) per unit and period' : 'manual KPI inputs (staff turnover, account accuracy, …) per unit and period')
+      .command('import')
+      .description(`import ${kind} from a CSV file; all rows are checked first and one bad row stores nothing`)
+      .argument('<csv>', kind === 'targets' ? 'columns: kpi,grain,period,level,unit,value' : 'columns: kpi,grain,period,level,unit,value,numerator,denominator')
+      .option('--by <name>', 'who imports (default: the login name)')
+      .option('--json', 'print the receipt as one JSON line')
+      .action(async (file: string, opts: { by?: string; json?: boolean }) => (await periods()).importCommand(context().config, kind, file, opts));
+  }
+
+  program
+    .command('kpis')
+    .description('the KPI catalog: ids, labels, units, which way is better')
+    .addOption(new Option('--lang <lang>', 'labels in English or Chinese').choices(['en', 'zh']).default('en'))
+    .option('--json', 'every KPI with its definition, as one JSON line')
+    .action(async (opts: { json?: boolean; lang: string }) => (await periods()).kpisCommand(opts));
 
   const schemas = program.command('schemas').description('event contracts published from the zod schemas');
   schemas

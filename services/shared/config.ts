@@ -85,6 +85,20 @@ export const EnvSchema = z.object({
   KPI_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Port of that HTTP API. @default 8080 */
   KPI_API_PORT: port.default(8080),
+  /** Seconds a close waits after its period ends before it reads the warehouse, for stragglers. @default 900 */
+  KPI_CLOSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(900),
+  /** KPI queries a close runs at once. @default 2 */
+  KPI_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Seconds between refreshes of the open periods' provisional KPI values. @default 300 */
+  KPI_PROVISIONAL_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Seconds a restatement waits for more late events before it recomputes. @default 60 */
+  KPI_RESTATE_DEBOUNCE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Seconds between the worker's checks for late events in closed periods. @default 30 */
+  KPI_LATE_CHECK_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  /** Prefix of the Temporal workflow ids (close:…, restate:…, review:…), so deployments can share a namespace. @default "" */
+  KPI_WORKFLOW_ID_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,100}$/, 'expected letters, digits, . _ - (at most 100)').default(''),
+  /** JSON file of scorecards (see config/scorecards.json); unset: the built-in defaults. @default unset */
+  KPI_SCORECARDS_FILE: z.string().trim().min(1).optional(),
   /** Java installation for the local Kafka broker; else `java` on PATH. @default unset */
   JAVA_HOME: z.string().trim().min(1).optional(),
   /** Log level: fatal, error, warn, info, debug, trace or silent. @default "info" */
@@ -103,6 +117,7 @@ export interface Config {
   business: { timeZone: string; fiscalYearStartMonth: number };
   stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
   api: { host: string; port: number };
+  close: { idPrefix: string; graceMs: number; concurrency: number; provisionalIntervalMs: number; restateDebounceMs: number; lateCheckMs: number; scorecardsFile: string | undefined };
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -152,6 +167,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       javaHome: e.JAVA_HOME,
     },
     api: { host: e.KPI_API_HOST, port: e.KPI_API_PORT },
+    close: {
+      idPrefix: e.KPI_WORKFLOW_ID_PREFIX,
+      graceMs: e.KPI_CLOSE_GRACE_SECONDS * 1_000,
+      concurrency: e.KPI_CLOSE_CONCURRENCY,
+      provisionalIntervalMs: e.KPI_PROVISIONAL_INTERVAL_SECONDS * 1_000,
+      restateDebounceMs: e.KPI_RESTATE_DEBOUNCE_SECONDS * 1_000,
+      lateCheckMs: e.KPI_LATE_CHECK_SECONDS * 1_000,
+      scorecardsFile: e.KPI_SCORECARDS_FILE === undefined ? undefined : path.resolve(root, e.KPI_SCORECARDS_FILE),
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -93,3 +93,20 @@ export async function describeCluster(kafka: Kafka): Promise<{ brokers: number; 
     await admin.disconnect();
   }
 }
+
+/** The end offset (high watermark) of every partition of these topics; a missing topic has none. */
+export async function topicEndOffsets(kafka: Kafka, topics: string[]): Promise<{ topic: string; partition: number; high: bigint }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const out: { topic: string; partition: number; high: bigint }[] = [];
+    for (const topic of topics) {
+      if (!existing.has(topic)) continue;
+      for (const p of await admin.fetchTopicOffsets(topic)) out.push({ topic, partition: p.partition, high: BigInt(p.high) });
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,4 +1,5 @@
 import { openWarehouse, insertRows, type Warehouse } from '../../services/shared/clickhouse.js';
+import { loadScorecards } from '../../services/shared/scorecards.js';
 import { migrate } from '../../services/shared/migrations.js';
 import { connectTemporal, type Client, type Connection } from '../../services/shared/temporal.js';
 import { runWarehouseCounts } from '../../workflows/client.js';
@@ -18,7 +19,7 @@ describe('Temporal (real dev server): a workflow and its activity over the wareh
     warehouse = await openWarehouse(config.clickhouse);
     await migrate(warehouse.client);
     temporal = await connectTemporal(config.temporal);
-    worker = await startWorker(config.temporal, { clickhouse: warehouse.client }, { taskQueue });
+    worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close) }, { taskQueue });
   });
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { loadScorecards } from '../../shared/scorecards.js';
 import type { Config } from '../../shared/config.js';
 import { openWarehouse } from '../../shared/clickhouse.js';
 import { deleteTopics, kafkaFromConfig } from '../../shared/kafka.js';
@@ -117,7 +118,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     });
 
     const { connection, client } = await connectTemporal(config.temporal);
-    const worker = await startWorker(config.temporal, { clickhouse: warehouse.client });
+    const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close) });
     let counted;
     try {
       counted = await step('Temporal: warehouseCountsWorkflow reads the counts back', () => runWarehouseCounts(client, `demo-counts-${Date.now()}`));

@@ -3,6 +3,7 @@ import { KpiError, StoreBusyError, describeError } from '../../shared/errors.js'
 import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint } from '../../shared/clickhouse.js';
 import { kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
+import { loadScorecards } from '../../shared/scorecards.js';
 import { migrate } from '../../shared/migrations.js';
 import { startApiServer } from '../../api/server.js';
 import { storeEndpoint } from '../../api/store-endpoint.js';
@@ -31,6 +32,7 @@ function untilSignal(): Promise<NodeJS.Signals> {
  * commits it, leaves the group and closes the store.
  */
 export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' | 'worker' | 'api' }): Promise<void> {
+  const scorecards = loadScorecards(config.close);
   const signal = untilSignal();
   const warehouse = await openWarehouse(config.clickhouse);
   if (warehouse.via) {
@@ -53,7 +55,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     // The Temporal worker hosts the workflows and activities (period closes).
     const worker =
       options.role === 'run' || options.role === 'worker'
-        ? await startWorker(config.temporal, { clickhouse: warehouse.client }).catch((err: unknown) => {
+        ? await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards, ingest: { kafka: kafkaFromConfig(config, logger), topics: Object.values(names.families) } }).catch((err: unknown) => {
             throw new KpiError(`Could not start the Temporal worker at ${config.temporal.address}: ${describeError(err)}. Is Temporal running (npm run stack:up)?`, { cause: err });
           })
         : undefined;

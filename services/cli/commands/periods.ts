@@ -1,0 +1,304 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { GRAINS, InvalidPeriodError, parsePeriod, type Grain } from '../../../schemas/calendar/index.js';
+import { KPIS, isKpiId, kpiById, type KpiUnit } from '../../../schemas/kpis/catalog.js';
+import { LEVELS, type Level } from '../../../schemas/kpis/compile.js';
+import { loadScorecards } from '../../shared/scorecards.js';
+import type { Config } from '../../shared/config.js';
+import { openWarehouse } from '../../shared/clickhouse.js';
+import { KpiError, UsageError, describeError } from '../../shared/errors.js';
+import { connectTemporal } from '../../shared/temporal.js';
+import { parseImportCsv, storeImport, type ImportKind } from '../../periods/imports.js';
+import { listPeriods, periodStatus, readRestatements, readScorecards, readValues } from '../../periods/read.js';
+import { approveQuarter, closeWorkflowId, periodSettings, reopenQuarter, reviewWorkflowId, startClose } from '../../../workflows/client.js';
+import { renderTable } from '../output.js';
+
+function grainOf(value: string): Grain {
+  if (!(GRAINS as readonly string[]).includes(value)) throw new UsageError(`--grain must be one of ${GRAINS.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as Grain;
+}
+
+function levelOf(value: string | undefined): Level | undefined {
+  if (value === undefined) return undefined;
+  if (!(LEVELS as readonly string[]).includes(value)) throw new UsageError(`--level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as Level;
+}
+
+/** Checks the period id against the calendar; returns it in its canonical form. */
+function periodOf(config: Config, grain: Grain, id: string): string {
+  try {
+    return parsePeriod(grain, id, config.business).id;
+  } catch (err) {
+    if (err instanceof InvalidPeriodError) throw new UsageError(`${err.message} (ids: day 2026-07-15, week 2026-W29, month 2026-07, quarter 2026-Q3, year 2026)`);
+    throw err;
+  }
+}
+
+function actorOf(given: string | undefined): string {
+  const actor = (given ?? userInfo().username).trim();
+  if (!actor || actor.length > 200) throw new UsageError('--by names who acts (1-200 characters)');
+  return actor;
+}
+
+/** How a value reads in its KPI's unit. */
+export function formatValue(unit: KpiUnit, value: number | null): string {
+  if (value === null) return 'missing';
+  switch (unit) {
+    case 'ratio':
+      return `${(value * 100).toFixed(2)}%`;
+    case 'CNY':
+      return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    case 'hours':
+      return `${value.toFixed(2)} h`;
+    case 'days':
+      return `${value.toFixed(1)} d`;
+    case 'count':
+      return value.toLocaleString('en-US');
+    case 'score':
+      return value.toFixed(2);
+  }
+}
+
+async function withTemporal<T>(config: Config, work: (client: Awaited<ReturnType<typeof connectTemporal>>['client']) => Promise<T>): Promise<T> {
+  let temporal;
+  try {
+    temporal = await connectTemporal(config.temporal);
+  } catch (err) {
+    throw new KpiError(`Temporal at ${config.temporal.address} did not answer: ${describeError(err)}. Is it running (npm run stack:up)?`, { cause: err });
+  }
+  try {
+    return await work(temporal.client);
+  } finally {
+    await temporal.connection.close();
+  }
+}
+
+export async function closeCommand(config: Config, options: { grain: string; period: string; wait?: boolean; force?: boolean; json?: boolean }): Promise<void> {
+  const grain = grainOf(options.grain);
+  const period = periodOf(config, grain, options.period);
+  loadScorecards(config.close);
+  await withTemporal(config, async (client) => {
+    const input = { ...periodSettings(config), grain, period, force: options.force === true, graceMs: config.close.graceMs, actor: actorOf(undefined) };
+    const { handle, started } = await startClose(client, input);
+    const id = closeWorkflowId(config.close.idPrefix, grain, period);
+    const ui = `http://127.0.0.1:${config.stack.temporalUiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(id)}`;
+    process.stderr.write(`${started ? 'Started' : 'Already running:'} ${id}${options.force ? ' (forced)' : ''}; a worker runs it (kpi run or kpi worker). ${ui}\n`);
+    if (!options.wait) {
+      if (options.json) process.stdout.write(`${JSON.stringify({ workflowId: id, started })}\n`);
+      return;
+    }
+    if (!options.force) process.stderr.write(`Waiting for the period to end, the grace of ${config.close.graceMs / 1_000} s and ingest to catch up, then computing…\n`);
+    const result = await handle.result();
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ workflowId: id, ...result })}\n`);
+      return;
+    }
+    process.stdout.write(
+      result.alreadyClosed
+        ? `${grain} ${period} was already closed: revision ${result.revision}; nothing recomputed.\n`
+        : `${grain} ${period} closed as revision ${result.revision}${result.forced ? ' (forced)' : ''}: ${result.values.toLocaleString('en-US')} KPI values, ${result.scoredUnits} scorecard rows.\n`,
+    );
+  });
+}
+
+export async function periodsCommand(config: Config, options: { grain?: string; json?: boolean }): Promise<void> {
+  const grain = options.grain === undefined ? undefined : grainOf(options.grain);
+  const warehouse = await openWarehouse(config.clickhouse);
+  try {
+    const periods = await listPeriods(warehouse.client, grain ? { grain } : {});
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(periods)}\n`);
+      return;
+    }
+    if (periods.length === 0) {
+      process.stdout.write(`No period has been closed yet${grain ? ` at grain ${grain}` : ''}. Close one with: kpi close --grain month --period 2026-07 --wait\n`);
+      return;
+    }
+    process.stdout.write(
+      `${renderTable(
+        periods.map((p) => ({ grain: p.grain, period: p.period, state: p.state, revision: p.revision ?? '-', revisions: p.revisions, pending: p.pendingRevision ?? '', forced: p.forced ? 'yes' : '', updated: p.updatedAt })),
+      )}\n`,
+    );
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export async function valuesCommand(config: Config, options: { grain: string; period: string; level?: string; kpi?: string; revision?: number; json?: boolean }): Promise<void> {
+  const grain = grainOf(options.grain);
+  const period = periodOf(config, grain, options.period);
+  const level = levelOf(options.level);
+  const kpi = options.kpi;
+  if (kpi !== undefined && !isKpiId(kpi)) throw new UsageError(`unknown KPI ${JSON.stringify(kpi)}; kpi kpis lists them`);
+  const warehouse = await openWarehouse(config.clickhouse);
+  try {
+    const read = await readValues(warehouse.client, { grain, period, ...(level ? { level } : {}), ...(options.kpi ? { kpi: options.kpi } : {}), ...(options.revision !== undefined ? { revision: options.revision } : {}) });
+    if (options.json) {
+      const rows = read.values.map((v) => ({ kpi: v.kpi, level: v.level, unit: v.unit, value: v.value, numerator: v.numerator, denominator: v.denominator, revision: v.revision, status: v.status }));
+      process.stdout.write(`${JSON.stringify(rows)}\n`);
+      return;
+    }
+    if (read.values.length === 0) {
+      const which = read.revision === 0 ? ' yet: close it (kpi close) or wait for the provisional refresh' : ` revision ${String(read.revision)}`;
+      process.stdout.write(`No KPI values for ${grain} ${period}${which}.\n`);
+      return;
+    }
+    process.stdout.write(`${grain} ${period}, revision ${read.revision} (${read.status})\n`);
+    process.stdout.write(
+      `${renderTable(
+        read.values.map((v) => {
+          const kpi = kpiById(v.kpi);
+          return { kpi: v.kpi, level: v.level, unit: v.unit, value: formatValue(kpi.unit, v.value), numerator: v.numerator ?? '', denominator: v.denominator ?? '' };
+        }),
+      )}\n`,
+    );
+  } finally {
+    await warehouse.close();
+  }
+}
+
+const HEADERS = {
+  en: { group: 'peer group', rank: 'rank', unit: 'unit', score: 'score', band: 'band', missing: 'missing' },
+  zh: { group: '排名范围', rank: '排名', unit: '单位', score: '总分', band: '等级', missing: '缺失指标' },
+} as const;
+
+export async function scorecardCommand(config: Config, options: { grain: string; period: string; level?: string; scorecard?: string; format: string; lang: string }): Promise<void> {
+  const grain = grainOf(options.grain);
+  const period = periodOf(config, grain, options.period);
+  const level = levelOf(options.level);
+  if (options.format !== 'table' && options.format !== 'json') throw new UsageError(`--format must be table or json, got ${JSON.stringify(options.format)}`);
+  if (options.lang !== 'en' && options.lang !== 'zh') throw new UsageError(`--lang must be en or zh, got ${JSON.stringify(options.lang)}`);
+  const lang = options.lang;
+  const cards = loadScorecards(config.close).scorecards;
+  if (options.scorecard !== undefined && !cards.some((c) => c.id === options.scorecard)) throw new UsageError(`unknown scorecard ${JSON.stringify(options.scorecard)}; known: ${cards.map((c) => c.id).join(', ')}`);
+  const warehouse = await openWarehouse(config.clickhouse);
+  try {
+    const read = await readScorecards(warehouse.client, { grain, period, ...(level ? { level } : {}), ...(options.scorecard ? { scorecard: options.scorecard } : {}) });
+    const status = await periodStatus(warehouse.client, grain, period);
+    const shown = cards.filter((c) => read.units.some((u) => u.scorecard === c.id));
+    const report = shown.map((c) => ({
+      id: c.id,
+      label: lang === 'zh' ? c.zh : c.en,
+      level: c.level,
+      units: read.units
+        .filter((u) => u.scorecard === c.id)
+        .map((u) => ({ unit: u.unit, peerGroup: u.peer_group, rank: u.rank, peers: u.peers, score: u.score, band: u.band, missing: u.missing, lines: read.lines.filter((l) => l.scorecard === c.id && l.unit === u.unit).map(({ scorecard: _s, unit: _u, ...l }) => l) })),
+    }));
+    if (options.format === 'json') {
+      process.stdout.write(`${JSON.stringify({ grain, period, revision: read.revision, status: status?.state ?? null, scorecards: report })}\n`);
+      return;
+    }
+    if (read.revision === null || report.length === 0) {
+      process.stdout.write(`No scorecards for ${grain} ${period}: it has not been closed (kpi periods shows what has).\n`);
+      return;
+    }
+    const h = HEADERS[lang];
+    for (const card of report) {
+      process.stdout.write(`\n${card.label} (${card.id}) — ${grain} ${period}, revision ${read.revision} (${status?.state ?? 'closed'})\n`);
+      const rows = card.units.map((u) => ({
+        [h.group]: u.peerGroup,
+        [h.rank]: u.rank === null ? '-' : `${u.rank}/${u.peers}`,
+        [h.unit]: u.unit,
+        [h.score]: u.score === null ? '-' : u.score.toFixed(2),
+        [h.band]: u.band,
+        [h.missing]: u.missing.map((k) => (lang === 'zh' ? kpiById(k).zh : k)).join(', '),
+      }));
+      process.stdout.write(`${renderTable(rows)}\n`);
+    }
+  } finally {
+    await warehouse.close();
+  }
+}
+
+function reviewProblem(err: unknown, quarter: string): Error {
+  const text = describeError(err);
+  if (/not found/i.test(text)) return new UsageError(`${quarter} has no review: only a closed quarter can be approved or reopened (kpi periods --grain quarter).`);
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : text;
+  return new UsageError(cause);
+}
+
+export async function approveCommand(config: Config, options: { period: string; by?: string; comment?: string; json?: boolean }): Promise<void> {
+  const quarter = periodOf(config, 'quarter', options.period);
+  const actor = actorOf(options.by);
+  await withTemporal(config, async (client) => {
+    const state = await approveQuarter(client, config.close.idPrefix, quarter, { actor, comment: options.comment ?? '' }).catch((err: unknown) => {
+      throw reviewProblem(err, quarter);
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify(state)}\n`);
+    else process.stdout.write(`${quarter} revision ${state.revision} approved by ${actor}; the quarter is locked (review: ${reviewWorkflowId(config.close.idPrefix, quarter)}).\n`);
+  });
+}
+
+export async function reopenCommand(config: Config, options: { period: string; by?: string; reason: string; json?: boolean }): Promise<void> {
+  const quarter = periodOf(config, 'quarter', options.period);
+  const actor = actorOf(options.by);
+  if (!options.reason.trim()) throw new UsageError('--reason says why the quarter is reopened');
+  await withTemporal(config, async (client) => {
+    const state = await reopenQuarter(client, config.close.idPrefix, quarter, { actor, reason: options.reason }).catch((err: unknown) => {
+      throw reviewProblem(err, quarter);
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify(state)}\n`);
+    else process.stdout.write(`${quarter} reopened by ${actor}: ${options.reason}. It needs approval again.\n`);
+  });
+}
+
+export async function restatementsCommand(config: Config, options: { grain: string; period: string; json?: boolean }): Promise<void> {
+  const grain = grainOf(options.grain);
+  const period = periodOf(config, grain, options.period);
+  const warehouse = await openWarehouse(config.clickhouse);
+  try {
+    const rows = await readRestatements(warehouse.client, { grain, period });
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(rows)}\n`);
+      return;
+    }
+    if (rows.length === 0) {
+      process.stdout.write(`${grain} ${period} has not been restated.\n`);
+      return;
+    }
+    process.stdout.write(
+      `${renderTable(
+        rows.map((r) => {
+          const unit = kpiById(r.kpi).unit;
+          return { revision: `${r.from_revision} → ${r.to_revision}`, kpi: r.kpi, level: r.level, unit: r.unit, was: formatValue(unit, r.old_value), now: formatValue(unit, r.new_value) };
+        }),
+      )}\n`,
+    );
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export async function importCommand(config: Config, kind: ImportKind, file: string, options: { by?: string; json?: boolean }): Promise<void> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${describeError(err)}`);
+  }
+  const rows = parseImportCsv(kind, text, config.business);
+  const actor = actorOf(options.by);
+  const warehouse = await openWarehouse(config.clickhouse);
+  try {
+    const receipt = await storeImport(warehouse.client, kind, rows, { importedBy: actor, source: path.resolve(file), content: text });
+    const closed = (await listPeriods(warehouse.client)).filter((p) => p.revision !== null && rows.some((r) => r.grain === p.grain && r.period === p.period));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ ...receipt, closedPeriods: closed.map((p) => `${p.grain} ${p.period}`) })}\n`);
+      return;
+    }
+    process.stdout.write(`Imported ${receipt.rows} ${kind} rows from ${file} as ${receipt.importId} (by ${actor}, sha256 ${receipt.sha256.slice(0, 12)}…).\n`);
+    if (closed.length > 0) process.stdout.write(`Already closed, so they count from the next restatement: ${closed.map((p) => `${p.grain} ${p.period}`).join(', ')}.\n`);
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export function kpisCommand(options: { json?: boolean; lang: string }): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(KPIS.map((k) => ({ id: k.id, zh: k.zh, en: k.en, unit: k.unit, direction: k.direction, kind: k.kind, definition: k.definition })))}\n`);
+    return;
+  }
+  process.stdout.write(`${renderTable(KPIS.map((k) => ({ id: k.id, label: options.lang === 'zh' ? k.zh : k.en, unit: k.unit, better: k.direction, source: k.kind === 'manual' ? 'manual input' : 'events' })))}\n`);
+  process.stdout.write('Definitions: kpi kpis --json, or the KPI catalog section of the README.\n');
+}

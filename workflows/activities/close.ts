@@ -1,0 +1,229 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Grain } from '../../schemas/calendar/index.js';
+import type { KpiId } from '../../schemas/kpis/catalog.js';
+import { LEVELS, chInstant, compileKpis } from '../../schemas/kpis/compile.js';
+import { scoreScorecard, scorecardsFor, type ScorecardConfig, type UnitValue } from '../../schemas/scorecards/index.js';
+import { insertRows, queryRows, type ClickHouseClient } from '../../services/shared/clickhouse.js';
+import { topicEndOffsets, type Kafka } from '../../services/shared/kafka.js';
+
+export interface CloseDeps {
+  clickhouse: ClickHouseClient;
+  scorecards: ScorecardConfig;
+  /** Where ingest reads from, to tell whether it has caught up; without it only ingest progress counts. */
+  ingest?: { kafka: Kafka; topics: string[] };
+}
+
+export interface PeriodKey {
+  grain: Grain;
+  period: string;
+}
+
+export interface PeriodBounds extends PeriodKey {
+  start: string;
+  end: string;
+  /** Start of the period before (member churn and customer growth look back one period). */
+  previousStart: string;
+}
+
+/** computing → closed (→ approved for quarters); a restatement may instead be pending (approval) or discarded (no change). */
+export type RevisionState = 'computing' | 'closed' | 'pending' | 'approved' | 'discarded';
+
+export interface Readiness {
+  ready: boolean;
+  /** Partitions still behind: events left to ingest and none yet past the point asked for. */
+  behind: { topic: string; partition: number; lag: string; maxEventTime: string | null }[];
+}
+
+const HEARTBEAT_MS = 5_000;
+
+/** Runs `work`, heartbeating meanwhile so Temporal knows a long query is alive. */
+async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Equal, or both missing. */
+const same = (a: string, b: string): string => `((${a} IS NULL AND ${b} IS NULL) OR ifNull(${a} = ${b}, 0))`;
+
+const utcMs = (chText: string): number => Date.parse(`${chText.replace(' ', 'T')}Z`);
+
+/** Activities of closing and restating periods, bound to their dependencies. */
+export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseDeps) {
+  async function revisions(key: PeriodKey): Promise<{ revision: number; state: RevisionState; workflow_id: string }[]> {
+    return queryRows(
+      clickhouse,
+      'SELECT revision, state, workflow_id FROM period_revisions FINAL WHERE grain = {grain: String} AND period = {period: String} ORDER BY revision',
+      { grain: key.grain, period: key.period },
+    );
+  }
+
+  return {
+    /**
+     * Has ingest caught up to `untilMs`? Every partition of the family topics must have
+     * stored an event at or after it, or have nothing left to ingest (an idle partition never
+     * blocks a close).
+     */
+    async ingestReadiness({ untilMs }: { untilMs: number }): Promise<Readiness> {
+      const progress = await queryRows<{ topic: string; partition: number; next_offset: string; max_event_time: string }>(
+        clickhouse,
+        'SELECT topic, partition, toString(max(next_offset)) AS next_offset, toString(max(max_event_time)) AS max_event_time FROM ingest_progress GROUP BY topic, partition',
+      );
+      const byPartition = new Map(progress.map((p) => [`${p.topic}:${p.partition}`, p]));
+      const ends = ingest ? await topicEndOffsets(ingest.kafka, ingest.topics) : [];
+      const behind: Readiness['behind'] = [];
+      for (const end of ends) {
+        const p = byPartition.get(`${end.topic}:${end.partition}`);
+        const lag = end.high - BigInt(p?.next_offset ?? '0');
+        const past = p !== undefined && utcMs(p.max_event_time) >= untilMs;
+        if (lag > 0n && !past) behind.push({ topic: end.topic, partition: end.partition, lag: lag.toString(), maxEventTime: p ? p.max_event_time : null });
+      }
+      return { ready: behind.length === 0, behind };
+    },
+
+    /**
+     * Starts (or resumes) a revision of the period. A close of a period already closed
+     * returns the existing revision; a retried step finds its own `computing` row again.
+     */
+    async beginRevision(input: PeriodBounds & { kind: 'close' | 'restate'; workflowId: string; forced: boolean; reason: string; atMs: number }): Promise<{ revision: number; existing: boolean; previous: number | null; previousState: RevisionState | null }> {
+      const all = await revisions(input);
+      const done = all.filter((r) => r.state !== 'computing' && r.state !== 'discarded');
+      const latestDone = done.at(-1);
+      if (input.kind === 'close' && latestDone) {
+        return { revision: latestDone.revision, existing: true, previous: null, previousState: null };
+      }
+      if (input.kind === 'restate' && !latestDone) {
+        throw ApplicationFailure.nonRetryable(`${input.grain} ${input.period} has never been closed; close it before restating`, 'NotClosed');
+      }
+      const current = [...done].reverse().find((r) => r.state === 'closed' || r.state === 'approved') ?? null;
+      const mine = all.find((r) => r.state === 'computing' && r.workflow_id === input.workflowId);
+      const revision = mine?.revision ?? (all.at(-1)?.revision ?? 0) + 1;
+      await insertRows(clickhouse, 'period_revisions', [
+        {
+          grain: input.grain,
+          period: input.period,
+          revision,
+          state: 'computing',
+          period_start: chInstant(input.start),
+          period_end: chInstant(input.end),
+          forced: input.forced,
+          reason: input.reason,
+          workflow_id: input.workflowId,
+          late_events: 0,
+          updated_at: chInstant(new Date(input.atMs).toISOString()),
+        },
+      ]);
+      return { revision, existing: false, previous: current?.revision ?? null, previousState: current?.state ?? null };
+    },
+
+    /** Computes KPIs for every unit of every level and writes them as rows of the revision. */
+    async computeValues(input: PeriodBounds & { revision: number; status: 'closed' | 'provisional'; kpis: KpiId[] }): Promise<{ rows: number }> {
+      const compiled = compileKpis({
+        kpis: input.kpis,
+        period: { grain: input.grain, id: input.period, start: input.start, end: input.end },
+        previous: { start: input.previousStart },
+        levels: LEVELS,
+      });
+      const query =
+        'INSERT INTO kpi_values (grain, period, period_start, period_end, revision, status, kpi, level, unit, parent, numerator, denominator, value, computed_at) ' +
+        `SELECT {p_grain: String}, {p_period: String}, {p_start: DateTime64(3, 'UTC')}, {p_end: DateTime64(3, 'UTC')}, {revision: UInt32}, {status: String}, ` +
+        `kpi, level, unit, parent, numerator, denominator, value, now64(3) FROM (${compiled.sql})`;
+      await withHeartbeat(() => clickhouse.command({ query, query_params: { ...compiled.params, revision: input.revision, status: input.status } }));
+      const [row] = await queryRows<{ n: string }>(
+        clickhouse,
+        'SELECT toString(count()) AS n FROM kpi_values FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = {revision: UInt32} AND kpi IN {kpis: Array(String)}',
+        { grain: input.grain, period: input.period, revision: input.revision, kpis: input.kpis },
+      );
+      return { rows: Number(row?.n ?? 0) };
+    },
+
+    /** Scores and ranks every scorecard for the grain from the revision's values. */
+    async scoreRevision(input: PeriodKey & { revision: number }): Promise<{ scorecards: number; units: number }> {
+      const cards = scorecardsFor(scorecards, input.grain);
+      if (cards.length === 0) return { scorecards: 0, units: 0 };
+      const kpis = [...new Set(cards.flatMap((c) => c.lines.map((l) => l.kpi)))];
+      const levels = [...new Set(cards.map((c) => c.level))];
+      const values = await queryRows<UnitValue>(
+        clickhouse,
+        'SELECT level, unit, parent, kpi, value FROM kpi_values FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = {revision: UInt32} AND kpi IN {kpis: Array(String)} AND level IN {levels: Array(String)}',
+        { ...input, kpis, levels },
+      );
+      const computedAt = chInstant(new Date().toISOString());
+      const units: Record<string, unknown>[] = [];
+      const lines: Record<string, unknown>[] = [];
+      for (const card of cards) {
+        for (const s of scoreScorecard(card, scorecards.bands, values)) {
+          const key = { grain: input.grain, period: input.period, revision: input.revision, scorecard: s.scorecard, level: s.level, unit: s.unit };
+          units.push({ ...key, peer_group: s.peerGroup, score: s.score, rank: s.rank, peers: s.peers, band: s.band, missing: s.missing, computed_at: computedAt });
+          for (const l of s.lines) {
+            lines.push({ ...key, kpi: l.kpi, weight: l.weight, value: l.value, target: l.target, achievement: l.achievement, points: l.points, missing: l.missing, computed_at: computedAt });
+          }
+        }
+      }
+      await insertRows(clickhouse, 'scorecards', units);
+      await insertRows(clickhouse, 'scorecard_lines', lines);
+      return { scorecards: cards.length, units: units.length };
+    },
+
+    /**
+     * Moves the revision to its next state and records the transition. Timestamps come from
+     * the workflow, so a retried call writes the very same rows.
+     */
+    async recordTransition(input: PeriodBounds & { revision: number; state: RevisionState; action: string; actor: string; comment: string; forced: boolean; reason: string; workflowId: string; lateEvents: number; atMs: number; details?: Record<string, unknown> }): Promise<void> {
+      const at = chInstant(new Date(input.atMs).toISOString());
+      await insertRows(clickhouse, 'period_revisions', [
+        {
+          grain: input.grain,
+          period: input.period,
+          revision: input.revision,
+          state: input.state,
+          period_start: chInstant(input.start),
+          period_end: chInstant(input.end),
+          forced: input.forced,
+          reason: input.reason,
+          workflow_id: input.workflowId,
+          late_events: input.lateEvents,
+          updated_at: at,
+        },
+      ]);
+      await insertRows(clickhouse, 'period_audit', [
+        { at, grain: input.grain, period: input.period, revision: input.revision, action: input.action, actor: input.actor, comment: input.comment, details: JSON.stringify(input.details ?? {}) },
+      ]);
+    },
+
+    /** Writes what changed from one revision to the next, per KPI and unit; returns how many changed. */
+    async diffRevisions(input: PeriodKey & { from: number; to: number }): Promise<{ changed: number }> {
+      const params = { ...input };
+      await clickhouse.command({
+        query:
+          'INSERT INTO restatements (grain, period, from_revision, to_revision, kpi, level, unit, old_value, new_value, old_numerator, new_numerator, old_denominator, new_denominator, computed_at) ' +
+          'SELECT {grain: String}, {period: String}, {from: UInt32}, {to: UInt32}, kpi, level, unit, ' +
+          'o.value, n.value, o.numerator, n.numerator, o.denominator, n.denominator, now64(3) FROM ' +
+          '(SELECT kpi, level, unit, value, numerator, denominator FROM kpi_values FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = {to: UInt32}) AS n ' +
+          'FULL OUTER JOIN ' +
+          '(SELECT kpi, level, unit, value, numerator, denominator FROM kpi_values FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = {from: UInt32}) AS o ' +
+          'USING (kpi, level, unit) ' +
+          `WHERE NOT (${same('o.value', 'n.value')} AND ${same('o.numerator', 'n.numerator')} AND ${same('o.denominator', 'n.denominator')}) ` +
+          'SETTINGS join_use_nulls = 1',
+        query_params: params,
+      });
+      const [row] = await queryRows<{ n: string }>(
+        clickhouse,
+        'SELECT toString(count()) AS n FROM restatements FINAL WHERE grain = {grain: String} AND period = {period: String} AND to_revision = {to: UInt32}',
+        params,
+      );
+      return { changed: Number(row?.n ?? 0) };
+    },
+
+    /** Every revision of the period, oldest first. */
+    async periodRevisions(key: PeriodKey): Promise<{ revision: number; state: RevisionState }[]> {
+      return (await revisions(key)).map((r) => ({ revision: r.revision, state: r.state }));
+    },
+  };
+}
+
+export type CloseActivities = ReturnType<typeof createCloseActivities>;

@@ -1,0 +1,80 @@
+import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Grain } from '../../schemas/calendar/index.js';
+import { reviewWorkflowId } from './ids.js';
+import { lateEventsSignal, revisedSignal } from './messages.js';
+import { computeAll, resolvePeriod, steps, type PeriodSettings } from './period-steps.js';
+
+export interface RestatePeriodInput extends PeriodSettings {
+  grain: Grain;
+  period: string;
+  /** Quiet time: recompute once no late events have been reported for this long. */
+  debounceMs: number;
+  /** Late events known at start. */
+  lateEvents?: number;
+  actor?: string;
+}
+
+export interface RestatePeriodResult {
+  grain: Grain;
+  period: string;
+  /** The new revision, or null when the late events changed no value. */
+  revision: number | null;
+  previous: number | null;
+  changed: number;
+  /** The new revision waits for approval (the quarter was approved). */
+  pending: boolean;
+  lateEvents: number;
+}
+
+/**
+ * Restates a closed period after late events: waits until they stop arriving, computes
+ * every KPI again as revision n+1, records the per-KPI, per-unit differences in
+ * `restatements`, and scores the scorecards again. Revision n stays queryable as reported.
+ * A restatement that changes nothing is discarded. When the current revision is an
+ * approved quarter, the new one is pending until finance approves it. Started (or
+ * signalled) under the id `restate:<grain>:<period>`.
+ */
+export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<RestatePeriodResult> {
+  const bounds = resolvePeriod(input.grain, input.period, input.calendar);
+  let lateEvents = input.lateEvents ?? 0;
+  let reported = false;
+  setHandler(lateEventsSignal, ({ events }) => {
+    lateEvents += events;
+    reported = true;
+  });
+  // Debounce: every report restarts the quiet time.
+  for (;;) {
+    reported = false;
+    if (!(await condition(() => reported, input.debounceMs))) break;
+  }
+
+  const { workflowId } = workflowInfo();
+  const actor = input.actor ?? 'system';
+  const begun = await steps.beginRevision({ ...bounds, kind: 'restate', workflowId, forced: false, reason: 'late events', atMs: Date.now() });
+  const values = await computeAll(bounds, begun.revision, input.concurrency, 'closed');
+  const previous = begun.previous;
+  const { changed } = previous === null ? { changed: values } : await steps.diffRevisions({ grain: bounds.grain, period: bounds.period, from: previous, to: begun.revision });
+  const base = { grain: bounds.grain, period: bounds.period, previous, changed, lateEvents };
+  const transition = { ...bounds, revision: begun.revision, actor, forced: false, reason: 'late events', workflowId, lateEvents, atMs: Date.now() };
+
+  if (changed === 0) {
+    await steps.recordTransition({ ...transition, state: 'discarded', action: 'restate_unchanged', comment: 'late events changed no value' });
+    return { ...base, revision: null, pending: false };
+  }
+  await steps.scoreRevision({ grain: bounds.grain, period: bounds.period, revision: begun.revision });
+  const pending = begun.previousState === 'approved';
+  await steps.recordTransition({
+    ...transition,
+    state: pending ? 'pending' : 'closed',
+    action: pending ? 'restate_pending_approval' : 'restate',
+    comment: `${changed} values changed`,
+    details: { from: previous, changed },
+  });
+  if (bounds.grain === 'quarter') {
+    // A quarter closed by an older release may have no review yet; its revisions still stand.
+    await getExternalWorkflowHandle(reviewWorkflowId(input.idPrefix, bounds.period))
+      .signal(revisedSignal, { revision: begun.revision, pending })
+      .catch(() => undefined);
+  }
+  return { ...base, revision: begun.revision, pending };
+}
