@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker, DefaultLogger } from '@temporalio/worker';
 import type { Config } from '../services/shared/config.js';
-import { TASK_QUEUE } from '../schemas/names.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 
 /** The bundle entry: sources under tsx and jest, compiled files under dist. */
@@ -44,7 +43,7 @@ export async function startWorker(config: Config['temporal'], deps: ActivityDeps
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
-    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    taskQueue: options.taskQueue ?? config.taskQueue,
     workflowsPath: workflowsEntry(),
     // Sources import siblings as './x.js' (NodeNext); the bundler must find './x.ts'.
     bundlerOptions: {

@@ -11,6 +11,9 @@ import type { IngestMetrics } from './metrics.js';
 import { retryUntilDone } from './retry.js';
 import { FAMILY_TABLES, eventRows, toUtc } from './rows.js';
 
+
+/** Arrivals are counted per slice of this length; every zone's midnight is on a slice boundary. */
+const SLICE_MS = 15 * 60_000;
 export interface IngestOptions {
   /** Consumer group id. @default "kpi-ingest.v1" */
   groupId?: string;
@@ -125,6 +128,8 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
 
     const rows: Record<string, unknown>[] = [];
     const dead: DeadLetter[] = [];
+    /** Valid events per 15-minute slice of occurred_at: what closes look at for late events. */
+    const slices = new Map<number, number>();
     let valid = 0;
     let maxEventMs = await retry('read progress', () => newestEventTime(topic, partition));
     for (const message of batch.messages) {
@@ -132,7 +137,10 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
       if (result.ok) {
         valid += 1;
         for (const row of eventRows(result.event, { partition, offset: message.offset })) rows.push(row);
-        maxEventMs = Math.max(maxEventMs, Date.parse(result.event.occurred_at));
+        const occurredMs = Date.parse(result.event.occurred_at);
+        maxEventMs = Math.max(maxEventMs, occurredMs);
+        const slice = occurredMs - (((occurredMs % SLICE_MS) + SLICE_MS) % SLICE_MS);
+        slices.set(slice, (slices.get(slice) ?? 0) + 1);
       } else {
         dead.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, code: result.code, reason: result.reason });
       }
@@ -147,6 +155,9 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
         await insertRows(clickhouse, table, rows, { dedupToken: token });
         end();
       });
+      const arrivedAt = toUtc(new Date().toISOString());
+      const arrivals = [...slices].map(([slice, events]) => ({ slice: toUtc(new Date(slice).toISOString()).slice(0, 19), events, arrived_at: arrivedAt }));
+      await retry('insert arrivals', () => insertRows(clickhouse, 'arrivals', arrivals, { dedupToken: token }));
     }
     if (dead.length > 0) {
       for (const chunk of byteChunks(dead.map(deadLetterMessage), DEAD_LETTER_MAX_BATCH_BYTES)) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { TASK_QUEUE } from '../../schemas/names.js';
 import { ConfigError } from './errors.js';
 import { projectRoot } from './paths.js';
 
@@ -50,6 +51,8 @@ export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   /** Temporal namespace. @default "default" */
   TEMPORAL_NAMESPACE: z.string().trim().min(1).max(255).default('default'),
+  /** Task queue the worker polls and commands start workflows on. @default "kpi-pipeline.v1" */
+  KPI_TASK_QUEUE: z.string().trim().regex(/^[A-Za-z0-9._:-]{1,200}$/, 'expected 1-200 letters, digits, . _ : -').default(TASK_QUEUE),
   /** ClickHouse server URL; when unset the embedded engine (chDB) is used. @default unset */
   CLICKHOUSE_URL: z
     .string()
@@ -109,7 +112,7 @@ export type Env = z.input<typeof EnvSchema>;
 
 export interface Config {
   kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string };
-  temporal: { address: string; namespace: string };
+  temporal: { address: string; namespace: string; taskQueue: string };
   clickhouse:
     | { mode: 'server'; url: string; user: string; password: string; database: string }
     | { mode: 'embedded'; path: string; database: string };
@@ -153,7 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const toolsDir = path.resolve(root, e.KPI_TOOLS_DIR ?? '.tools');
   return {
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, topicPrefix: e.KPI_TOPIC_PREFIX, ingestGroup: e.KPI_INGEST_GROUP },
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.KPI_TASK_QUEUE },
     clickhouse: e.CLICKHOUSE_URL
       ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
       : { mode: 'embedded', path: path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse')), database: e.CLICKHOUSE_DATABASE },

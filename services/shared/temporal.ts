@@ -14,7 +14,7 @@ export async function connectTemporal(config: Config['temporal'], options: { con
 }
 
 /** Asks the frontend to describe the namespace: proves the server and its store answer. */
-export async function describeNamespace(config: Config['temporal']): Promise<string> {
+export async function describeNamespace(config: Pick<Config['temporal'], 'address' | 'namespace'>): Promise<string> {
   const connection = await Connection.connect({ address: config.address, connectTimeout: 1_000 });
   try {
     const response = await connection.workflowService.describeNamespace({ namespace: config.namespace });

@@ -8,13 +8,14 @@ import { waitFor } from '../../services/shared/wait.js';
 import { startIngest, type IngestHandle } from '../../services/ingest/consumer.js';
 import { createIngestMetrics } from '../../services/ingest/metrics.js';
 import { storeImport, validateImport } from '../../services/periods/imports.js';
-import { periodStatus, readScorecards, readValues } from '../../services/periods/read.js';
+import { periodStatus, readRestatements, readScorecards, readValues } from '../../services/periods/read.js';
 import { generateEvents } from '../../services/simulator/generate.js';
 import { publish } from '../../services/simulator/produce.js';
 import { parsePeriod, previousPeriod, type Grain } from '../../schemas/calendar/index.js';
 import { topicNames, type BusinessEvent } from '../../schemas/events/index.js';
 import { KPIS } from '../../schemas/kpis/catalog.js';
-import { periodSettings, startClose } from '../../workflows/client.js';
+import { approveQuarter, periodSettings, quarterReviewState, reopenQuarter, reportLateEvents, restateWorkflowId, startClose } from '../../workflows/client.js';
+import { startLateEventWatcher } from '../../services/periods/late-events.js';
 import { startWorker, type WorkerHandle } from '../../workflows/worker.js';
 import { testConfig, uniqueName } from '../support/env.js';
 import { distinctEvents, oracleKpis } from '../support/kpi-oracle.js';
@@ -185,5 +186,102 @@ describe('close: every KPI, every level, every grain, against an independent com
       expect(u.missing).toEqual(expect.arrayContaining(['staff_turnover_rate', 'account_accuracy', 'product_knowledge']));
       expect(u.missing).not.toContain('sales_attainment');
     }
+  });
+
+  describe('late events, restatement and the quarterly review', () => {
+    const may = (): ReturnType<typeof parsePeriod> => parsePeriod('month', '2026-05', calendar);
+    let before: BusinessEvent[];
+
+    beforeAll(async () => {
+      before = events;
+      // Finance signs the quarter off before the late events come in.
+      const approved = await approveQuarter(temporal.client, config.close.idPrefix, '2026-Q2', { actor: 'finance-test', comment: 'Q2 reviewed' });
+      expect(approved).toMatchObject({ status: 'approved', revision: 1, pendingRevision: null });
+      // A day of events that ingest sees only now, all of it in the closed May.
+      const late = generateEvents({ from: '2026-05-12', to: '2026-05-12', stores: 8, regions: 4, seed: 91, scale: 0.2, timeZone: calendar.timeZone, notAfterMs: Date.parse(may().end) - 1 });
+      events = distinctEvents([...before, ...late.messages.map((m) => m.event)]);
+      expect(events.length).toBeGreaterThan(before.length + 100);
+      await publish(kafka, late.messages, { topicPrefix: prefix });
+      await waitFor(async () => ((await groupCaughtUp(kafka, groupId, Object.values(names.families))) ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, what: 'ingest of the late events' });
+      const settings = periodSettings(config);
+      const watcher = startLateEventWatcher({
+        clickhouse: warehouse.client,
+        calendar,
+        intervalMs: 3_600_000,
+        logger,
+        report: (l) => reportLateEvents(temporal.client, { ...settings, grain: l.grain, period: l.period, debounceMs: 1_000, lateEvents: l.events }, l.events, { taskQueue }),
+      });
+      const reported = await watcher.check();
+      await watcher.stop();
+      expect(reported.map((r) => `${r.grain} ${r.period}`)).toEqual(expect.arrayContaining(['month 2026-05', 'quarter 2026-Q2']));
+      expect(reported.map((r) => r.period)).not.toContain('2026-04');
+      for (const r of reported) await temporal.client.workflow.getHandle(restateWorkflowId(config.close.idPrefix, r.grain, r.period)).result();
+    });
+
+    it('restates the closed month as revision 2, with values matching the events including the late ones', async () => {
+      const p = may();
+      const bounds = { startMs: Date.parse(p.start), endMs: Date.parse(p.end), previousStartMs: Date.parse(previousPeriod(p, calendar).start) };
+      const mayTargets = new Map([...targets].filter(([k]) => k.startsWith('month|2026-05|')).map(([k, v]) => [k.slice('month|2026-05|'.length), v]));
+      const now = oracleKpis(events, bounds, mayTargets);
+      const { revision, status, values } = await readValues(warehouse.client, { grain: 'month', period: '2026-05' });
+      expect({ revision, status }).toEqual({ revision: 2, status: 'closed' });
+      for (const v of values) {
+        const want = now.get(`${v.level}|${v.unit}|${v.kpi}`);
+        if (!want) continue;
+        expect([v.kpi, v.level, v.unit, v.numerator, v.denominator]).toEqual([v.kpi, v.level, v.unit, want.numerator, want.denominator]);
+      }
+      // As reported stays queryable.
+      const asReported = await readValues(warehouse.client, { grain: 'month', period: '2026-05', revision: 1, level: 'company', kpi: 'net_sales' });
+      expect(asReported.values[0]?.numerator).toBe(oracleKpis(before, bounds, mayTargets).get('company|all|net_sales')?.numerator);
+    });
+
+    it('records exactly the values that changed, old and new, per KPI and unit', async () => {
+      const p = may();
+      const bounds = { startMs: Date.parse(p.start), endMs: Date.parse(p.end), previousStartMs: Date.parse(previousPeriod(p, calendar).start) };
+      const mayTargets = new Map([...targets].filter(([k]) => k.startsWith('month|2026-05|')).map(([k, v]) => [k.slice('month|2026-05|'.length), v]));
+      const was = oracleKpis(before, bounds, mayTargets);
+      const now = oracleKpis(events, bounds, mayTargets);
+      const changed = [...now.keys()].filter((k) => {
+        const a = was.get(k);
+        const b = now.get(k);
+        return !a || !b || a.numerator !== b.numerator || a.denominator !== b.denominator || a.value !== b.value;
+      });
+      const diff = await readRestatements(warehouse.client, { grain: 'month', period: '2026-05' });
+      const eventKpiIds = new Set(eventKpis as readonly string[]);
+      expect(diff.filter((d) => eventKpiIds.has(d.kpi)).map((d) => `${d.level}|${d.unit}|${d.kpi}`).sort()).toEqual(changed.sort());
+      const net = diff.find((d) => d.kpi === 'net_sales' && d.level === 'company');
+      expect(net).toMatchObject({ from_revision: 1, to_revision: 2, old_value: was.get('company|all|net_sales')?.value, new_value: now.get('company|all|net_sales')?.value });
+    });
+
+    it('keeps the approved quarter current until its restatement is approved', async () => {
+      expect(await periodStatus(warehouse.client, 'quarter', '2026-Q2')).toMatchObject({ revision: 1, state: 'pending', pendingRevision: 2 });
+      const current = await readValues(warehouse.client, { grain: 'quarter', period: '2026-Q2', level: 'company', kpi: 'net_sales' });
+      expect({ revision: current.revision, status: current.status }).toEqual({ revision: 1, status: 'approved' });
+      expect(await quarterReviewState(temporal.client, config.close.idPrefix, '2026-Q2')).toMatchObject({ status: 'approved', revision: 1, pendingRevision: 2 });
+
+      const approved = await approveQuarter(temporal.client, config.close.idPrefix, '2026-Q2', { actor: 'finance-test', comment: 'restatement accepted' });
+      expect(approved).toMatchObject({ status: 'approved', revision: 2, pendingRevision: null });
+      const after = await readValues(warehouse.client, { grain: 'quarter', period: '2026-Q2', level: 'company', kpi: 'net_sales' });
+      expect({ revision: after.revision, status: after.status }).toEqual({ revision: 2, status: 'approved' });
+      expect(after.values[0]?.value).not.toBe(current.values[0]?.value);
+    });
+
+    it('refuses a second approval, reopens only with a reason, and audits every transition', async () => {
+      await expect(approveQuarter(temporal.client, config.close.idPrefix, '2026-Q2', { actor: 'finance-test', comment: 'again' })).rejects.toThrow();
+      await expect(reopenQuarter(temporal.client, config.close.idPrefix, '2026-Q2', { actor: 'finance-test', reason: ' ' })).rejects.toThrow();
+      expect(await reopenQuarter(temporal.client, config.close.idPrefix, '2026-Q2', { actor: 'cfo', reason: 'audit finding' })).toMatchObject({ status: 'reopened', revision: 2 });
+      const audit = await queryRows<{ revision: number; action: string; actor: string; comment: string }>(
+        warehouse.client,
+        "SELECT revision, action, actor, comment FROM period_audit FINAL WHERE grain = 'quarter' AND period = '2026-Q2' ORDER BY at, revision",
+      );
+      expect(audit.map((a) => [a.revision, a.action, a.actor])).toEqual([
+        [1, 'close', 'system'],
+        [1, 'approve', 'finance-test'],
+        [2, 'restate_pending_approval', 'system'],
+        [2, 'approve', 'finance-test'],
+        [2, 'reopen', 'cfo'],
+      ]);
+      expect(audit.at(-1)?.comment).toBe('audit finding');
+    });
   });
 });

@@ -22,7 +22,7 @@ export const steps = proxyActivities<CloseActivities>({
 /** KPI queries: long, so they heartbeat; a dead worker is noticed within the heartbeat timeout. */
 export const queries = proxyActivities<CloseActivities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
 });
 

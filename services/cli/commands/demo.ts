@@ -121,7 +121,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close) });
     let counted;
     try {
-      counted = await step('Temporal: warehouseCountsWorkflow reads the counts back', () => runWarehouseCounts(client, `demo-counts-${Date.now()}`));
+      counted = await step('Temporal: warehouseCountsWorkflow reads the counts back', () => runWarehouseCounts(client, `demo-counts-${Date.now()}`, { taskQueue: config.temporal.taskQueue }));
     } finally {
       await worker.shutdown();
       await connection.close();

@@ -80,7 +80,7 @@ export async function closeCommand(config: Config, options: { grain: string; per
   loadScorecards(config.close);
   await withTemporal(config, async (client) => {
     const input = { ...periodSettings(config), grain, period, force: options.force === true, graceMs: config.close.graceMs, actor: actorOf(undefined) };
-    const { handle, started } = await startClose(client, input);
+    const { handle, started } = await startClose(client, input, { taskQueue: config.temporal.taskQueue });
     const id = closeWorkflowId(config.close.idPrefix, grain, period);
     const ui = `http://127.0.0.1:${config.stack.temporalUiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(id)}`;
     process.stderr.write(`${started ? 'Started' : 'Already running:'} ${id}${options.force ? ' (forced)' : ''}; a worker runs it (kpi run or kpi worker). ${ui}\n`);

@@ -10,6 +10,9 @@ import { storeEndpoint } from '../../api/store-endpoint.js';
 import { startIngest } from '../../ingest/consumer.js';
 import { topicNames } from '../../../schemas/events/index.js';
 import { startWorker } from '../../../workflows/worker.js';
+import { periodSettings, reportLateEvents } from '../../../workflows/client.js';
+import { startLateEventWatcher } from '../../periods/late-events.js';
+import { connectTemporal } from '../../shared/temporal.js';
 import { createIngestMetrics } from '../../ingest/metrics.js';
 
 /** Resolves on the first SIGTERM or SIGINT. */
@@ -59,6 +62,17 @@ export async function runCommand(config: Config, logger: Logger, options: { role
             throw new KpiError(`Could not start the Temporal worker at ${config.temporal.address}: ${describeError(err)}. Is Temporal running (npm run stack:up)?`, { cause: err });
           })
         : undefined;
+    // The worker's host also watches for late events in closed periods and restates them.
+    const temporal = worker ? await connectTemporal(config.temporal) : undefined;
+    const watcher = temporal
+      ? startLateEventWatcher({
+          clickhouse: warehouse.client,
+          calendar: config.business,
+          intervalMs: config.close.lateCheckMs,
+          logger,
+          report: (late) => reportLateEvents(temporal.client, { ...periodSettings(config), grain: late.grain, period: late.period, debounceMs: config.close.restateDebounceMs, lateEvents: late.events }, late.events, { taskQueue: config.temporal.taskQueue }),
+        })
+      : undefined;
     const api = await startApiServer({
       host: config.api.host,
       port: config.api.port,
@@ -74,6 +88,8 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     const received = await signal;
     logger.info({ signal: received }, 'stopping');
     await ingest?.stop();
+    await watcher?.stop();
+    await temporal?.connection.close();
     await worker?.shutdown();
     if (storePath) withdrawStoreEndpoint(storePath);
     await api.close();
