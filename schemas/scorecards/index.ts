@@ -158,6 +158,8 @@ export function scoreScorecard(card: Scorecard, bands: readonly Band[], values: 
     if (v.level !== card.level) continue;
     let u = units.get(v.unit);
     if (!u) units.set(v.unit, (u = { parent: v.parent, values: new Map() }));
+    // Imported values do not know the unit's parent; event values do.
+    if (!u.parent) u.parent = v.parent;
     u.values.set(v.kpi, v.value);
   }
   const scored: ScoredUnit[] = [...units.entries()].map(([unit, u]) => {

@@ -217,6 +217,13 @@ export function buildProgram(): Command {
   }
 
   program
+    .command('scorecards')
+    .description('scorecard configuration')
+    .command('show')
+    .description('print the scorecards in force as JSON (save it, edit it, point KPI_SCORECARDS_FILE at it)')
+    .action(async () => (await periods()).scorecardsShowCommand(context().config));
+
+  program
     .command('kpis')
     .description('the KPI catalog: ids, labels, units, which way is better')
     .addOption(new Option('--lang <lang>', 'labels in English or Chinese').choices(['en', 'zh']).default('en'))
@@ -233,12 +240,14 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('simulate a week, publish it to Kafka, ingest it into ClickHouse and check every count against the simulator')
-    .option('--from <date>', 'first day (YYYY-MM-DD)', '2026-07-06')
-    .option('--to <date>', 'last day (YYYY-MM-DD)', '2026-07-12')
-    .option('--stores <n>', 'number of stores', positiveInt, 10)
+    .description('simulate a quarter, ingest it, close every day, week and month and the quarter, restate after late events, print ranked scorecards')
+    .option('--quarter <id>', 'the quarter to simulate and close (it and ten days after it must be past)', '2026-Q3')
+    .option('--stores <n>', 'number of stores', positiveInt, 20)
+    .option('--regions <n>', 'number of regions', positiveInt, 4)
     .option('--seed <n>', 'random seed: the same seed gives the same events', positiveInt, 7)
-    .action(async (opts: { from: string; to: string; stores: number; seed: number }) => {
+    .option('--scale <factor>', 'volume multiplier; 1 is about 1,500 events per store and week', Number, 0.5)
+    .action(async (opts: { quarter: string; stores: number; regions: number; seed: number; scale: number }) => {
+      if (!(opts.scale > 0 && opts.scale <= 5)) throw new UsageError(`--scale must be above 0 and at most 5, got ${opts.scale}`);
       const { config, logger } = context();
       await (await import('./commands/demo.js')).demoCommand(config, logger, opts);
     });

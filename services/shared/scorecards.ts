@@ -19,6 +19,7 @@ export function loadScorecards(config: Config['close']): ScorecardConfig {
   try {
     return parseScorecardConfig(raw);
   } catch (err) {
-    throw new ConfigError(`KPI_SCORECARDS_FILE ${file}: ${describeError(err)}`, { cause: err });
+    // The message already lists every problem; the cause would repeat it.
+    throw new ConfigError(`KPI_SCORECARDS_FILE ${file}: ${describeError(err)}`);
   }
 }

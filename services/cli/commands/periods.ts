@@ -302,3 +302,8 @@ export function kpisCommand(options: { json?: boolean; lang: string }): void {
   process.stdout.write(`${renderTable(KPIS.map((k) => ({ id: k.id, label: options.lang === 'zh' ? k.zh : k.en, unit: k.unit, better: k.direction, source: k.kind === 'manual' ? 'manual input' : 'events' })))}\n`);
   process.stdout.write('Definitions: kpi kpis --json, or the KPI catalog section of the README.\n');
 }
+
+/** The scorecards in force, as a JSON file to start editing from (KPI_SCORECARDS_FILE). */
+export function scorecardsShowCommand(config: Config): void {
+  process.stdout.write(`${JSON.stringify(loadScorecards(config.close), null, 2)}\n`);
+}

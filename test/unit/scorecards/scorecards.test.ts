@@ -1,3 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../../../services/shared/errors.js';
+import { loadScorecards } from '../../../services/shared/scorecards.js';
 import { DEFAULT_SCORECARDS, bandOf, lineFraction, parseScorecardConfig, scoreScorecard, type ScorecardLine, type UnitValue } from '../../../schemas/scorecards/index.js';
 
 const config = parseScorecardConfig(DEFAULT_SCORECARDS);
@@ -84,6 +89,8 @@ describe('scoreScorecard', () => {
     v('S4', 'R1', 'sales_attainment', null), v('S4', 'R1', 'csat', 4),
     v('S5', 'R2', 'sales_attainment', 0.9), v('S5', 'R2', 'csat', 3),
     v('R1', 'all', 'sales_attainment', 1),
+    // an imported value first: it does not know the parent
+    v('S6', '', 'csat', 5), v('S6', 'R2', 'sales_attainment', 1),
   ].map((x) => (x.unit.startsWith('R') ? { ...x, level: 'region' as const } : x));
 
   it('weights, sums and ranks within the peer group, ties sharing a rank', () => {
@@ -94,7 +101,8 @@ describe('scoreScorecard', () => {
     expect(by.get('S2')?.score).toBeCloseTo(30 + 20, 12);
     expect(by.get('S2')?.rank).toBe(2);
     expect(by.get('S3')?.rank).toBe(2);
-    expect(by.get('S5')).toMatchObject({ rank: 1, peers: 1, peerGroup: 'R2' });
+    expect(by.get('S6')).toMatchObject({ rank: 1, peers: 2, peerGroup: 'R2' });
+    expect(by.get('S5')).toMatchObject({ rank: 2, peers: 2, peerGroup: 'R2' });
     expect(by.has('R1')).toBe(false);
   });
 
@@ -111,5 +119,27 @@ describe('scoreScorecard', () => {
     expect(s4?.score).toBeCloseTo(50, 12);
     expect(s4?.missing).toEqual(['sales_attainment']);
     expect(s4?.rank).not.toBeNull();
+  });
+});
+
+describe('loadScorecards (KPI_SCORECARDS_FILE)', () => {
+  const file = (content: string): string => {
+    const f = path.join(mkdtempSync(path.join(tmpdir(), 'kpi-cards-')), 'cards.json');
+    writeFileSync(f, content);
+    return f;
+  };
+  const close = (scorecardsFile: string | undefined) => ({ idPrefix: '', graceMs: 0, concurrency: 1, provisionalIntervalMs: 10_000, restateDebounceMs: 0, lateCheckMs: 1_000, scorecardsFile });
+
+  it('uses the built-in scorecards without a file, and a valid file instead of them', () => {
+    expect(loadScorecards(close(undefined)).scorecards.map((s) => s.id)).toContain('store_manager');
+    const own = { bands: [{ name: 'pass', min: 50 }], scorecards: [{ id: 'mine', zh: '我的', en: 'Mine', level: 'store', lines: [{ kpi: 'csat', weight: 100, target: 4.5 }] }] };
+    expect(loadScorecards(close(file(JSON.stringify(own)))).scorecards.map((s) => s.id)).toEqual(['mine']);
+  });
+
+  it('stops with a configuration error naming the file and the problem', () => {
+    expect(() => loadScorecards(close(file('{ not json')))).toThrow(ConfigError);
+    expect(() => loadScorecards(close(file('{ not json')))).toThrow(/KPI_SCORECARDS_FILE .*cards\.json: cannot read it as JSON/);
+    expect(() => loadScorecards(close(file(JSON.stringify({ bands: [], scorecards: [] }))))).toThrow(/bands: .*\n.*scorecards: /);
+    expect(() => loadScorecards(close('/nonexistent/cards.json'))).toThrow(/cannot read it as JSON: .*ENOENT/);
   });
 });

@@ -8,11 +8,12 @@ describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
     expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline', topicPrefix: '', ingestGroup: 'kpi-ingest.v1' });
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default' });
+    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'kpi-pipeline.v1' });
     expect(config.clickhouse.mode).toBe('embedded');
     expect(config.clickhouse.database).toBe('kpi');
     expect(config.business).toEqual({ timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 });
     expect(config.logLevel).toBe('info');
+    expect(config.close).toEqual({ idPrefix: '', graceMs: 900_000, concurrency: 2, provisionalIntervalMs: 300_000, restateDebounceMs: 60_000, lateCheckMs: 30_000, scorecardsFile: undefined });
     expect(path.isAbsolute(config.paths.dataDir)).toBe(true);
     if (config.clickhouse.mode === 'embedded') expect(config.clickhouse.path).toBe(path.join(config.paths.dataDir, 'clickhouse'));
   });
@@ -20,6 +21,11 @@ describe('loadConfig', () => {
   it('switches to server mode when CLICKHOUSE_URL is set', () => {
     const config = loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_USER: 'kpi', CLICKHOUSE_PASSWORD: 'secret', CLICKHOUSE_DATABASE: 'ops' });
     expect(config.clickhouse).toEqual({ mode: 'server', url: 'http://ch:8123', user: 'kpi', password: 'secret', database: 'ops' });
+  });
+
+  it('refuses a close setting out of range, naming it', () => {
+    expect(() => loadConfig({ KPI_CLOSE_CONCURRENCY: '0' })).toThrow(/KPI_CLOSE_CONCURRENCY: .*\(got "0"\)/);
+    expect(() => loadConfig({ KPI_WORKFLOW_ID_PREFIX: 'a b' })).toThrow(/KPI_WORKFLOW_ID_PREFIX/);
   });
 
   it('splits a broker list and trims spaces', () => {
