@@ -81,20 +81,48 @@ function fanOut(levels: readonly Level[]): string {
 
 const inPreviousPeriod = (col: string): string => `(${col} >= {p_prev_start: DateTime64(3, 'UTC')} AND ${col} < {p_start: DateTime64(3, 'UTC')})`;
 
-/** The rows a source aggregates, with `level`, `unit` and `parent` columns; `select` is its measures. */
-function sourceQuery(source: SourceId, levels: readonly Level[], select: string): string {
+/**
+ * Sources whose measures are all counts, sums or distinct counts of sales, computed per
+ * organisation tuple (region, store, department, channel) and then added up per unit. Exact
+ * because every event carries exactly one tuple, so a sale or a row is in exactly one of
+ * them; and fast, because the fan-out to levels then works on a few thousand tuples instead
+ * of every row.
+ */
+const BY_TUPLE: Partial<Record<SourceId, string>> = { sales: 'sale_lines', returns: 'return_events', ticket_events: 'ticket_events' };
+const TUPLE = 'region, store, department, channel';
+
+/**
+ * The query of one source: a row per unit with `level`, `unit`, `parent`, then every
+ * column of the statement in the same order in every source (UNION ALL matches columns by
+ * position): the source's own measures, the other sources' as NULL, then `flags`.
+ */
+function sourceQuery(source: SourceId, levels: readonly Level[], columns: readonly Column[], flags: readonly string[]): string {
   const units = 'lu.1 AS level, lu.2 AS unit, lu.3 AS parent';
   const byUnit = 'GROUP BY level, unit, parent';
-  const events = (table: string): string =>
-    `SELECT ${units}, ${select} FROM ${table} FINAL ARRAY JOIN ${fanOut(levels)} WHERE ${inPeriod('occurred_at')} ${byUnit}`;
+  const mine = (c: Column): boolean => sourceOf(c) === source;
+  const own = columns.filter(mine);
+  const listed = (expr: (c: Column) => string): string => [...columns.map((c) => (mine(c) ? `${f64(expr(c))} AS ${c.id}` : `${NULL_F64} AS ${c.id}`)), ...flags].join(', ');
+  const select = listed((c) => c.sql);
   const org = 'max(region) AS region, max(store) AS store, max(department) AS department, max(channel) AS channel';
+  const table = BY_TUPLE[source];
+  if (table) {
+    const inner = own.map((c) => `${c.sql} AS ${c.id}__t`).join(', ');
+    const outer = listed((c) => `sum(${c.id}__t)`);
+    return `SELECT ${units}, ${outer} FROM (SELECT ${TUPLE}, ${inner} FROM ${table} FINAL WHERE ${inPeriod('occurred_at')} GROUP BY ${TUPLE}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
+  }
+  // Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple);
+  // duplicates change neither a distinct count nor a first purchase, so no FINAL is needed.
+  const buyers = (key: 'customer_id' | 'member_id', extra: string, from: string): string =>
+    `SELECT level, unit, parent, ${select} FROM (` +
+    `SELECT ${units}, ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${extra ? ', min(first) AS first_purchase_at' : ''} FROM (` +
+    `SELECT ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${extra} ` +
+    `FROM sale_lines WHERE ${key} IS NOT NULL AND ${from} occurred_at < {p_end: DateTime64(3, 'UTC')} GROUP BY ${key}, ${TUPLE}` +
+    `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${key}) ${byUnit}`;
   switch (source) {
     case 'sales':
-      return events('sale_lines');
     case 'returns':
-      return events('return_events');
     case 'ticket_events':
-      return events('ticket_events');
+      throw new Error(`source ${source} is aggregated by tuple`);
     case 'orders':
       return (
         `SELECT ${units}, ${select} FROM (SELECT order_id, ${org}, ` +
@@ -113,20 +141,9 @@ function sourceQuery(source: SourceId, levels: readonly Level[], select: string)
         `ARRAY JOIN ${fanOut(levels)} ${byUnit}`
       );
     case 'customers':
-      return (
-        `SELECT level, unit, parent, ${select} FROM (SELECT ${units}, customer_id, ` +
-        `uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS current_sales, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS previous_sales, ` +
-        'min(occurred_at) AS first_purchase_at ' +
-        `FROM sale_lines FINAL ARRAY JOIN ${fanOut(levels)} WHERE customer_id IS NOT NULL AND occurred_at < {p_end: DateTime64(3, 'UTC')} ` +
-        `GROUP BY level, unit, parent, customer_id) ${byUnit}`
-      );
+      return buyers('customer_id', ', min(occurred_at) AS first', '');
     case 'members':
-      return (
-        `SELECT level, unit, parent, ${select} FROM (SELECT ${units}, member_id, ` +
-        `uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS current_sales, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS previous_sales ` +
-        `FROM sale_lines FINAL ARRAY JOIN ${fanOut(levels)} WHERE member_id IS NOT NULL AND occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND occurred_at < {p_end: DateTime64(3, 'UTC')} ` +
-        `GROUP BY level, unit, parent, member_id) ${byUnit}`
-      );
+      return buyers('member_id', '', "occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND");
     case 'targets':
     case 'inputs':
       return (
@@ -199,11 +216,7 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
   // Each branch also says which source saw the unit: a unit gets a row for a KPI only when
   // one of the KPI's own sources has something of it in the period.
   const present = (source: SourceId): string => `present_${source}`;
-  const branches = sources.map((source) => {
-    const measures = all.map((c) => (sourceOf(c) === source ? `${f64(c.sql)} AS ${c.id}` : `${NULL_F64} AS ${c.id}`));
-    const flags = sources.map((s) => `toUInt8(${s === source ? 1 : 0}) AS ${present(s)}`);
-    return sourceQuery(source, levels, [...measures, ...flags].join(', '));
-  });
+  const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `toUInt8(${s === source ? 1 : 0}) AS ${present(s)}`)));
   const merged = [...all.map((c) => `${c.merge === 'sum' ? 'sum' : 'max'}(${c.id}) AS ${c.id}`), ...sources.map((s) => `max(${present(s)}) AS ${present(s)}`)].join(', ');
   const tuples = kpis.map((kpi) => {
     const [num, den, value] = kpiExpressions(kpi);

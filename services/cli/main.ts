@@ -224,6 +224,14 @@ export function buildProgram(): Command {
     .action(async () => (await periods()).scorecardsShowCommand(context().config));
 
   program
+    .command('schedules')
+    .description('Temporal Schedules of the pipeline')
+    .command('apply')
+    .description("create or update the Schedules that close each grain at its end (in KPI_TIME_ZONE) and refresh the open periods' provisional values")
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await periods()).schedulesApplyCommand(context().config, opts));
+
+  program
     .command('kpis')
     .description('the KPI catalog: ids, labels, units, which way is better')
     .addOption(new Option('--lang <lang>', 'labels in English or Chinese').choices(['en', 'zh']).default('en'))

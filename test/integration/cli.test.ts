@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lastJsonLine, runKpi } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
@@ -84,5 +84,47 @@ describe('kpi command line', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+
+  it('period commands: clear errors for bad grains, periods, files and unknown KPIs, exit code 2', async () => {
+    const e = env();
+    const grain = await runKpi(['close', '--grain', 'fortnight', '--period', '2026-07'], e);
+    expect(grain.code).toBe(2);
+    expect(grain.stderr).toContain('--grain must be one of day, week, month, quarter, year, got "fortnight"');
+    const period = await runKpi(['values', '--grain', 'month', '--period', '2026-13'], e);
+    expect(period.code).toBe(2);
+    expect(period.stderr).toMatch(/invalid month period "2026-13"/);
+    const kpi = await runKpi(['values', '--grain', 'month', '--period', '2026-07', '--kpi', 'happiness'], e);
+    expect(kpi.code).toBe(2);
+    expect(kpi.stderr).toContain('unknown KPI "happiness"');
+    const file = await runKpi(['targets', 'import', '/nonexistent/targets.csv'], e);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('cannot read /nonexistent/targets.csv');
+    const columns = path.join(tempDir('cli-csv'), 'targets.csv');
+    writeFileSync(columns, 'kpi,grain,period,level,unit,value,colour\nnet_sales,month,2026-07,store,S001,1,red\n');
+    const unknown = await runKpi(['targets', 'import', columns], e);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown column colour');
+  });
+
+  it('period commands on an empty store: nothing closed yet, provisional values empty, the catalog listed', async () => {
+    const e = env();
+    const periods = await runKpi(['periods', '--json'], e);
+    expect(periods.code).toBe(0);
+    expect(lastJsonLine(periods.stdout)).toEqual([]);
+    const values = await runKpi(['values', '--grain', 'quarter', '--period', '2026-Q3', '--json'], e);
+    expect(values.code).toBe(0);
+    expect(lastJsonLine(values.stdout)).toEqual([]);
+    const kpis = await runKpi(['kpis', '--json'], e);
+    expect(lastJsonLine<{ id: string; zh: string }[]>(kpis.stdout).find((k) => k.id === 'on_time_delivery_rate')).toMatchObject({ zh: '准时交付率' });
+    const card = await runKpi(['scorecard', '--grain', 'quarter', '--period', '2026-Q3', '--scorecard', 'nope'], e);
+    expect(card.code).toBe(2);
+    expect(card.stderr).toContain('unknown scorecard "nope"; known: operations_department');
+  });
+
+  it('approving a quarter that was never closed says so', async () => {
+    const result = await runKpi(['approve', '--period', '2019-Q1', '--by', 'ana'], env({ KPI_WORKFLOW_ID_PREFIX: `cli-${Date.now()}.` }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('2019-Q1 has no review: only a closed quarter can be approved or reopened');
   });
 });

@@ -307,3 +307,16 @@ export function kpisCommand(options: { json?: boolean; lang: string }): void {
 export function scorecardsShowCommand(config: Config): void {
   process.stdout.write(`${JSON.stringify(loadScorecards(config.close), null, 2)}\n`);
 }
+
+export async function schedulesApplyCommand(config: Config, options: { json?: boolean }): Promise<void> {
+  const { applySchedules } = await import('../../../workflows/schedules.js');
+  await withTemporal(config, async (client) => {
+    const applied = await applySchedules(client, config);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(applied)}\n`);
+      return;
+    }
+    process.stdout.write(`${renderTable(applied.map((a) => ({ schedule: a.id, action: a.action, what: a.what })))}\n`);
+    process.stdout.write(`A worker (kpi run or kpi worker) on task queue ${config.temporal.taskQueue} runs them.\n`);
+  });
+}

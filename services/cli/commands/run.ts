@@ -7,6 +7,7 @@ import { loadScorecards } from '../../shared/scorecards.js';
 import { migrate } from '../../shared/migrations.js';
 import { startApiServer } from '../../api/server.js';
 import { storeEndpoint } from '../../api/store-endpoint.js';
+import { periodRoutes } from '../../api/periods-routes.js';
 import { startIngest } from '../../ingest/consumer.js';
 import { topicNames } from '../../../schemas/events/index.js';
 import { startWorker } from '../../../workflows/worker.js';
@@ -80,7 +81,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
       metrics: metrics.registry,
       health: () => Promise.resolve({ role: options.role, store: { mode: warehouse.mode, location: warehouse.location } }),
       // Holding the embedded store, this process is how everyone else reaches it.
-      routes: storePath ? storeEndpoint(warehouse.client, logger) : {},
+      routes: { ...periodRoutes({ clickhouse: warehouse.client, calendar: config.business }), ...(storePath ? storeEndpoint(warehouse.client, logger) : {}) },
     });
     if (storePath) publishStoreEndpoint(storePath, api.url);
     const doing = [ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`, worker ? `Temporal worker on ${config.temporal.address}` : ''].filter(Boolean).join('; ');

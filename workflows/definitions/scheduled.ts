@@ -1,0 +1,48 @@
+import { executeChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { GRAINS, periodOf, type Grain } from '../../schemas/calendar/index.js';
+import { closeWorkflowId } from './ids.js';
+import type { ClosePeriodInput, ClosePeriodResult, closePeriodWorkflow } from './close-period.js';
+import { computeAll, resolvePeriod, type PeriodSettings } from './period-steps.js';
+
+export interface CloseEndedPeriodInput extends PeriodSettings {
+  grain: Grain;
+  graceMs: number;
+}
+
+/**
+ * Started by a Temporal Schedule at each period boundary (local midnight in the business
+ * time zone): closes the period that just ended under its business key, so a close already
+ * started by hand is joined, not repeated.
+ */
+export async function closeEndedPeriodWorkflow(input: CloseEndedPeriodInput): Promise<ClosePeriodResult | { period: string; alreadyRunning: true }> {
+  // Workflow time is the scheduled instant: the period that ended just before it.
+  const ended = periodOf(input.grain, Date.now() - 1, input.calendar);
+  const args: ClosePeriodInput = { ...input, period: ended.id, actor: 'schedule' };
+  try {
+    return await executeChild<typeof closePeriodWorkflow>('closePeriodWorkflow', {
+      workflowId: closeWorkflowId(input.idPrefix, input.grain, ended.id),
+      args: [args],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+  } catch (err) {
+    if (err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError') return { period: ended.id, alreadyRunning: true };
+    throw err;
+  }
+}
+
+/**
+ * Refreshes the provisional values (revision 0) of the open period of every grain — today,
+ * this week, month, quarter and year — for operations to watch. Started by a Schedule on
+ * the provisional interval.
+ */
+export async function refreshProvisionalWorkflow(input: PeriodSettings): Promise<{ periods: string[]; values: number }> {
+  const now = Date.now();
+  const periods: string[] = [];
+  let values = 0;
+  for (const grain of GRAINS) {
+    const open = periodOf(grain, now, input.calendar);
+    values += await computeAll(resolvePeriod(grain, open.id, input.calendar), 0, input.concurrency, 'provisional');
+    periods.push(`${grain} ${open.id}`);
+  }
+  return { periods, values };
+}
