@@ -15,6 +15,8 @@ export interface PeriodStatus {
   revision: number | null;
   /** closed, approved, computing; `pending` when a restatement awaits approval. */
   state: string;
+  /** State of the current revision itself (closed or approved), or null. */
+  currentState: string | null;
   revisions: number;
   pendingRevision: number | null;
   forced: boolean;
@@ -45,6 +47,7 @@ function summarise(rows: RevisionRow[]): PeriodStatus[] {
       period: first.period,
       revision: current?.revision ?? null,
       state: pending ? 'pending' : (current?.state ?? computing?.state ?? latest.state),
+      currentState: current?.state ?? null,
       revisions: revs.filter((r) => r.state !== 'discarded').length,
       pendingRevision: pending?.revision ?? null,
       forced: current?.forced ?? latest.forced,

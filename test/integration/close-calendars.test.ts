@@ -57,6 +57,9 @@ async function closeAndCompare(overrides: Record<string, string>, range: { from:
       if ((expected.get('company|all|transactions')?.value ?? 0) < 50) wrong.push(`${p.grain} ${p.period}: too few sales to mean anything`);
     }
   } finally {
+    for (const p of periods.filter((x) => x.grain === 'quarter')) {
+      await temporal.client.workflow.getHandle(`${config.close.idPrefix}review:quarter:${p.period}`).terminate('test done').catch(() => undefined);
+    }
     await ingest.stop();
     await worker.shutdown();
     await temporal.connection.close();

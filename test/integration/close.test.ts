@@ -94,6 +94,8 @@ describe('close: every KPI, every level, every grain, against an independent com
   });
 
   afterAll(async () => {
+    // The quarter's review would wait for sign-off forever.
+    await temporal?.client.workflow.getHandle(`${config.close.idPrefix}review:quarter:2026-Q2`).terminate('test done').catch(() => undefined);
     await ingest?.stop();
     await worker?.shutdown();
     await temporal?.connection.close();
@@ -254,7 +256,7 @@ describe('close: every KPI, every level, every grain, against an independent com
     });
 
     it('keeps the approved quarter current until its restatement is approved', async () => {
-      expect(await periodStatus(warehouse.client, 'quarter', '2026-Q2')).toMatchObject({ revision: 1, state: 'pending', pendingRevision: 2 });
+      expect(await periodStatus(warehouse.client, 'quarter', '2026-Q2')).toMatchObject({ revision: 1, state: 'pending', currentState: 'approved', pendingRevision: 2 });
       const current = await readValues(warehouse.client, { grain: 'quarter', period: '2026-Q2', level: 'company', kpi: 'net_sales' });
       expect({ revision: current.revision, status: current.status }).toEqual({ revision: 1, status: 'approved' });
       expect(await quarterReviewState(temporal.client, config.close.idPrefix, '2026-Q2')).toMatchObject({ status: 'approved', revision: 1, pendingRevision: 2 });

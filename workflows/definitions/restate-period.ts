@@ -42,8 +42,8 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
     lateEvents += events;
     reported = true;
   });
-  // Debounce: every report restarts the quiet time.
-  for (;;) {
+  // Debounce: every report restarts the quiet time (none with a debounce of 0).
+  while (input.debounceMs > 0) {
     reported = false;
     if (!(await condition(() => reported, input.debounceMs))) break;
   }

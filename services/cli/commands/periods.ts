@@ -186,7 +186,7 @@ export async function scorecardCommand(config: Config, options: { grain: string;
         .map((u) => ({ unit: u.unit, peerGroup: u.peer_group, rank: u.rank, peers: u.peers, score: u.score, band: u.band, missing: u.missing, lines: read.lines.filter((l) => l.scorecard === c.id && l.unit === u.unit).map(({ scorecard: _s, unit: _u, ...l }) => l) })),
     }));
     if (options.format === 'json') {
-      process.stdout.write(`${JSON.stringify({ grain, period, revision: read.revision, status: status?.state ?? null, scorecards: report })}\n`);
+      process.stdout.write(`${JSON.stringify({ grain, period, revision: read.revision, status: status?.currentState ?? null, pendingRevision: status?.pendingRevision ?? null, scorecards: report })}\n`);
       return;
     }
     if (read.revision === null || report.length === 0) {
@@ -195,7 +195,8 @@ export async function scorecardCommand(config: Config, options: { grain: string;
     }
     const h = HEADERS[lang];
     for (const card of report) {
-      process.stdout.write(`\n${card.label} (${card.id}) — ${grain} ${period}, revision ${read.revision} (${status?.state ?? 'closed'})\n`);
+      const pending = status?.pendingRevision ? `; revision ${status.pendingRevision} awaits approval` : '';
+      process.stdout.write(`\n${card.label} (${card.id}) — ${grain} ${period}, revision ${read.revision} (${status?.currentState ?? 'closed'}${pending})\n`);
       const rows = card.units.map((u) => ({
         [h.group]: u.peerGroup,
         [h.rank]: u.rank === null ? '-' : `${u.rank}/${u.peers}`,

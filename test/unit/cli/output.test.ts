@@ -1,6 +1,6 @@
 import { UsageError } from '../../../services/shared/errors.js';
 import { parseParams } from '../../../services/cli/commands/sql.js';
-import { formatMs, renderTable } from '../../../services/cli/output.js';
+import { displayWidth, formatMs, renderTable } from '../../../services/cli/output.js';
 
 describe('parseParams', () => {
   it('reads name=value pairs, keeping = and quotes in values', () => {
@@ -19,6 +19,15 @@ describe('renderTable', () => {
       { kpi: 'csat', value: null },
     ]);
     expect(text.split('\n')).toEqual(['kpi        value', '---------  -----', 'net_sales  12.5', 'csat       NULL', '(2 rows)']);
+  });
+
+  it('aligns Chinese labels by the two columns each character takes', () => {
+    const text = renderTable([
+      { 单位: 'S001', 等级: 'A' },
+      { 单位: '华东区', 等级: 'B' },
+    ]);
+    expect(text.split('\n').slice(0, 4)).toEqual(['单位    等级', '------  ----', 'S001    A', '华东区  B']);
+    expect(displayWidth('客户满意度 csat')).toBe(15);
   });
 
   it('prints the column names even without rows', () => {
