@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../shared/config.js';
+import { explainWarehouseError } from '../shared/clickhouse.js';
 import { ConfigError, KpiError, PrerequisiteError, UsageError, describeError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import type { simulateCommand } from './commands/simulate.js';
@@ -279,7 +280,8 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv).then(
   () => process.exit(0),
-  (err: unknown) => {
+  (raw: unknown) => {
+    const err = explainWarehouseError(raw) ?? raw;
     const usage = err instanceof ConfigError || err instanceof UsageError;
     const known = err instanceof KpiError || err instanceof PrerequisiteError;
     process.stderr.write(`kpi: ${describeError(err)}\n`);

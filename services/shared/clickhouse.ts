@@ -172,3 +172,15 @@ export async function queryRows<T = Record<string, unknown>>(
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   return result.json<T>();
 }
+
+/**
+ * A warehouse error a person can act on, or undefined: a missing table means the store was
+ * never migrated (ClickHouse error 60, UNKNOWN_TABLE).
+ */
+export function explainWarehouseError(err: unknown): KpiError | undefined {
+  const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  if (code !== '60') return undefined;
+  const table = /identifier '([^']+)'|Table \S+\.(\S+) does not exist/.exec(err instanceof Error ? err.message : '');
+  const name = table?.[1] ?? table?.[2] ?? 'a table';
+  return new KpiError(`The warehouse has no ${name === 'a table' ? name : `table ${name}`} yet: run \`npx kpi migrate\` first (kpi run, kpi worker and kpi demo apply migrations themselves).`);
+}

@@ -109,6 +109,11 @@ describe('kpi command line', () => {
 
   it('period commands on an empty store: nothing closed yet, provisional values empty, the catalog listed', async () => {
     const e = env();
+    const unmigrated = await runKpi(['periods'], e);
+    expect(unmigrated.code).toBe(1);
+    expect(unmigrated.stderr).toContain('The warehouse has no table period_revisions yet: run `npx kpi migrate` first');
+    expect(unmigrated.stderr).not.toMatch(/\n\s+at /);
+    expect((await runKpi(['migrate'], e)).code).toBe(0);
     const periods = await runKpi(['periods', '--json'], e);
     expect(periods.code).toBe(0);
     expect(lastJsonLine(periods.stdout)).toEqual([]);

@@ -1,5 +1,5 @@
 import { executeChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
-import { GRAINS, periodOf, type Grain } from '../../schemas/calendar/index.js';
+import { GRAINS, periodOf, previousPeriod, type Grain } from '../../schemas/calendar/index.js';
 import { closeWorkflowId } from './ids.js';
 import type { ClosePeriodInput, ClosePeriodResult, closePeriodWorkflow } from './close-period.js';
 import { computeAll, resolvePeriod, type PeriodSettings } from './period-steps.js';
@@ -15,8 +15,9 @@ export interface CloseEndedPeriodInput extends PeriodSettings {
  * started by hand is joined, not repeated.
  */
 export async function closeEndedPeriodWorkflow(input: CloseEndedPeriodInput): Promise<ClosePeriodResult | { period: string; alreadyRunning: true }> {
-  // Workflow time is the scheduled instant: the period that ended just before it.
-  const ended = periodOf(input.grain, Date.now() - 1, input.calendar);
+  // Workflow time is when the schedule fired (a period boundary, or whenever it was
+  // triggered by hand): the latest period that has ended by then.
+  const ended = previousPeriod(periodOf(input.grain, Date.now(), input.calendar), input.calendar);
   const args: ClosePeriodInput = { ...input, period: ended.id, actor: 'schedule' };
   try {
     return await executeChild<typeof closePeriodWorkflow>('closePeriodWorkflow', {
