@@ -9,10 +9,10 @@ export const WORKFLOW_IMPORT_RULE = [
   {
     patterns: [
       {
-        regex: '^(?!@temporalio/workflow$|\\./|(\\.\\./)+schemas/)',
+        regex: '^(?!@temporalio/(workflow|common)$|\\./|(\\.\\./)+schemas/)',
         allowTypeImports: true,
         message:
-          'Workflow code runs in a deterministic sandbox: import only @temporalio/workflow, other workflow files, pure modules of schemas/, or `import type`.',
+          'Workflow code runs in a deterministic sandbox: import only @temporalio/workflow and @temporalio/common, other workflow files, pure modules of schemas/, or `import type`.',
       },
     ],
   },

@@ -67,11 +67,13 @@ interface Column {
 }
 
 function inputColumns(kpi: Kpi): Column[] {
-  const pick = (field: string): string => `argMaxIf(${field}, imported_at, kpi = '${kpi.id}')`;
+  // The latest import of the KPI for the unit (ties broken by import id), or NULL without one.
+  const pick = (i: number): string =>
+    `if(countIf(kpi = '${kpi.id}') = 0, NULL, tupleElement(argMaxIf(tuple(value, numerator, denominator), (imported_at, import_id), kpi = '${kpi.id}'), ${i}))`;
   return [
-    { id: `input_${kpi.id}_num`, merge: 'stat', sql: pick('numerator') },
-    { id: `input_${kpi.id}_den`, merge: 'stat', sql: pick('denominator') },
-    { id: `input_${kpi.id}_value`, merge: 'stat', sql: pick('value') },
+    { id: `input_${kpi.id}_num`, merge: 'stat', sql: pick(2) },
+    { id: `input_${kpi.id}_den`, merge: 'stat', sql: pick(3) },
+    { id: `input_${kpi.id}_value`, merge: 'stat', sql: pick(1) },
   ];
 }
 
@@ -216,11 +218,15 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
   // Each branch also says which source saw the unit: a unit gets a row for a KPI only when
   // one of the KPI's own sources has something of it in the period.
   const present = (source: SourceId): string => `present_${source}`;
-  const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `toUInt8(${s === source ? 1 : 0}) AS ${present(s)}`)));
+  // A source sees a unit when it has a row of it; customers only when someone bought there
+  // in this period or the one before (not merely at some time in the past).
+  const sees = (source: SourceId): string => (source === 'customers' ? 'toUInt8(countIf(current_sales > 0 OR previous_sales > 0) > 0)' : 'toUInt8(1)');
+  const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `${s === source ? sees(s) : 'toUInt8(0)'} AS ${present(s)}`)));
   const merged = [...all.map((c) => `${c.merge === 'sum' ? 'sum' : 'max'}(${c.id}) AS ${c.id}`), ...sources.map((s) => `max(${present(s)}) AS ${present(s)}`)].join(', ');
   const tuples = kpis.map((kpi) => {
     const [num, den, value] = kpiExpressions(kpi);
-    const seen = [...new Set(columnsOf(kpi).map(sourceOf))].map(present).join(' OR ');
+    // A manual KPI has a row only where it was imported.
+    const seen = kpi.kind === 'manual' ? `isNotNull(input_${kpi.id}_value)` : [...new Set(columnsOf(kpi).map(sourceOf))].map(present).join(' OR ');
     return `tuple('${kpi.id}', ${f64(num)}, ${f64(den)}, ${f64(value)}, toUInt8(${seen}))`;
   });
   const sql =

@@ -93,8 +93,8 @@ export const MEASURES = {
   tickets_resolution_p90_h: { source: 'tickets', merge: 'stat', sql: `quantileExactIf(0.9)(${hoursBetween('opened_at', 'resolved_at')} / 3600000, ${inPeriod('resolved_at')} AND opened_at IS NOT NULL)` },
 
   // targets, imported in the KPI's value unit (yuan), here in minor units like the sales they divide
-  target_net_sales_minor: { source: 'targets', merge: 'stat', sql: "round(argMaxIf(value, imported_at, kpi = 'net_sales') * 100)" },
-  target_gross_profit_minor: { source: 'targets', merge: 'stat', sql: "round(argMaxIf(value, imported_at, kpi = 'gross_profit') * 100)" },
+  target_net_sales_minor: { source: 'targets', merge: 'stat', sql: "round(argMaxIf(value, (imported_at, import_id), kpi = 'net_sales') * 100)" },
+  target_gross_profit_minor: { source: 'targets', merge: 'stat', sql: "round(argMaxIf(value, (imported_at, import_id), kpi = 'gross_profit') * 100)" },
 } as const satisfies Record<string, Measure>;
 
 export type MeasureId = keyof typeof MEASURES;

@@ -155,8 +155,8 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
         await insertRows(clickhouse, table, rows, { dedupToken: token });
         end();
       });
-      const arrivedAt = toUtc(new Date().toISOString());
-      const arrivals = [...slices].map(([slice, events]) => ({ slice: toUtc(new Date(slice).toISOString()).slice(0, 19), events, arrived_at: arrivedAt }));
+      // arrived_at is left to ClickHouse's clock (see migration 0006).
+      const arrivals = [...slices].map(([slice, events]) => ({ slice: toUtc(new Date(slice).toISOString()).slice(0, 19), events }));
       await retry('insert arrivals', () => insertRows(clickhouse, 'arrivals', arrivals, { dedupToken: token }));
     }
     if (dead.length > 0) {

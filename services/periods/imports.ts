@@ -40,6 +40,10 @@ export const InputRow = z
     if (row.value === undefined && !parts) ctx.addIssue({ code: 'custom', path: ['value'], message: 'give a value, or a numerator and a denominator' });
     if ((row.numerator === undefined) !== (row.denominator === undefined)) ctx.addIssue({ code: 'custom', path: ['denominator'], message: 'numerator and denominator go together' });
     if (row.denominator === 0) ctx.addIssue({ code: 'custom', path: ['denominator'], message: 'the denominator must not be 0' });
+    if (row.value !== undefined && row.numerator !== undefined && row.denominator) {
+      const parts = row.numerator / row.denominator;
+      if (Math.abs(row.value - parts) > 1e-9 * Math.max(1, Math.abs(parts))) ctx.addIssue({ code: 'custom', path: ['value'], message: `${row.value} is not numerator ÷ denominator (${parts})` });
+    }
   });
 export type InputRow = z.infer<typeof InputRow>;
 

@@ -4,9 +4,9 @@ import { describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
- * Finds late events: events stored for a closed period after its latest revision read the
- * warehouse. Ingest records arrivals per 15-minute slice of occurred_at (table `arrivals`);
- * each closed period remembers when its latest revision computed (kpi_values.computed_at).
+ * Finds late events: events stored for a closed period after its latest revision began to
+ * read the warehouse. Ingest records arrivals per 15-minute slice of occurred_at (table
+ * `arrivals`); each revision records when it began reading (period_revisions.read_at).
  * An arrival in a period's slices after that instant is late for it, and the period's
  * restatement is started or told (`report`), which waits for the late events to stop.
  */
@@ -14,43 +14,37 @@ import type { Logger } from '../shared/logger.js';
 export interface LatePeriod {
   grain: Grain;
   period: string;
-  events: number;
-  /** Newest arrival counted, epoch ms. */
-  lastArrivalMs: number;
+  /** Late arrivals: when (epoch ms) and how many events, oldest first. */
+  arrivals: { atMs: number; events: number }[];
 }
 
 interface ClosedPeriod {
   grain: Grain;
   period: string;
-  revision: number;
-  computedFromMs: number;
+  readFromMs: number;
 }
 
 const utcMs = (text: string): number => Date.parse(`${text.replace(' ', 'T')}Z`);
 
-/** Closed periods and when their latest revision (a discarded restatement too) read the data. */
+/** Closed periods and when their latest revision (a discarded restatement too) began reading. */
 async function closedPeriods(client: ClickHouseClient): Promise<ClosedPeriod[]> {
-  const rows = await queryRows<{ grain: Grain; period: string; revision: number; busy: number; computed_from: string | null }>(
+  const rows = await queryRows<{ grain: Grain; period: string; state: string; read_at: string }>(
     client,
-    'SELECT r.grain AS grain, r.period AS period, r.revision AS revision, r.busy AS busy, toString(v.computed_from) AS computed_from FROM ' +
-      "(SELECT grain, period, max(revision) AS revision, max(state = 'computing') AS busy FROM period_revisions FINAL GROUP BY grain, period) AS r " +
-      'LEFT JOIN (SELECT grain, period, revision, min(computed_at) AS computed_from FROM kpi_values WHERE revision > 0 GROUP BY grain, period, revision) AS v ' +
-      'ON v.grain = r.grain AND v.period = r.period AND v.revision = r.revision ' +
-      'SETTINGS join_use_nulls = 1',
+    'SELECT grain, period, argMax(state, revision) AS state, toString(argMax(read_at, revision)) AS read_at FROM period_revisions FINAL GROUP BY grain, period',
   );
-  // A period whose revision is still computing is left to that computation.
-  return rows.filter((r) => r.busy === 0 && r.computed_from !== null).map((r) => ({ grain: r.grain, period: r.period, revision: r.revision, computedFromMs: utcMs(r.computed_from ?? '') }));
+  // A period whose latest revision is still computing is left to that computation.
+  return rows.filter((r) => r.state !== 'computing').map((r) => ({ grain: r.grain, period: r.period, readFromMs: utcMs(r.read_at) }));
 }
 
-/** Late events per closed period, from arrivals after `sinceMs`. Pure over what it reads. */
+/** Late arrivals per closed period. */
 export async function findLateEvents(client: ClickHouseClient, calendar: CalendarConfig): Promise<LatePeriod[]> {
   const closed = await closedPeriods(client);
   if (closed.length === 0) return [];
   const byKey = new Map(closed.map((c) => [`${c.grain}|${c.period}`, c]));
-  const sinceMs = Math.min(...closed.map((c) => c.computedFromMs));
+  const sinceMs = Math.min(...closed.map((c) => c.readFromMs));
   const arrivals = await queryRows<{ slice_at: string; total: string; arrived: string }>(
     client,
-    "SELECT toString(slice) AS slice_at, toString(sum(events)) AS total, toString(arrived_at) AS arrived FROM arrivals WHERE arrived_at > {since: DateTime64(3, 'UTC')} GROUP BY slice, arrived_at",
+    "SELECT toString(slice) AS slice_at, toString(sum(events)) AS total, toString(arrived_at) AS arrived FROM arrivals WHERE arrived_at > {since: DateTime64(3, 'UTC')} GROUP BY slice, arrived_at ORDER BY arrived_at",
     { since: new Date(sinceMs).toISOString().replace('T', ' ').replace('Z', '') },
   );
   const late = new Map<string, LatePeriod>();
@@ -59,21 +53,27 @@ export async function findLateEvents(client: ClickHouseClient, calendar: Calenda
     const arrivedMs = utcMs(a.arrived);
     for (const grain of GRAINS) {
       const p = periodOf(grain, sliceMs, calendar);
-      const c = byKey.get(`${grain}|${p.id}`);
-      if (!c || arrivedMs <= c.computedFromMs) continue;
       const key = `${grain}|${p.id}`;
-      const entry = late.get(key) ?? { grain, period: p.id, events: 0, lastArrivalMs: 0 };
-      entry.events += Number(a.total);
-      entry.lastArrivalMs = Math.max(entry.lastArrivalMs, arrivedMs);
+      const c = byKey.get(key);
+      if (!c || arrivedMs <= c.readFromMs) continue;
+      const entry = late.get(key) ?? { grain, period: p.id, arrivals: [] };
+      entry.arrivals.push({ atMs: arrivedMs, events: Number(a.total) });
       late.set(key, entry);
     }
   }
   return [...late.values()];
 }
 
+/** What a check reports for one period: the late events not reported before. */
+export interface LateReport {
+  grain: Grain;
+  period: string;
+  events: number;
+}
+
 export interface LateEventWatcher {
-  /** Runs one check now; resolves with the periods reported. */
-  check(): Promise<LatePeriod[]>;
+  /** Runs one check now; resolves with what it reported. */
+  check(): Promise<LateReport[]>;
   stop(): Promise<void>;
 }
 
@@ -87,22 +87,26 @@ export function startLateEventWatcher(options: {
   calendar: CalendarConfig;
   intervalMs: number;
   logger: Logger;
-  report: (late: LatePeriod) => Promise<void>;
+  report: (late: LateReport) => Promise<void>;
 }): LateEventWatcher {
+  /** Per period, the newest arrival already reported. */
   const reported = new Map<string, number>();
-  let running: Promise<LatePeriod[]> | undefined;
+  let running: Promise<LateReport[]> | undefined;
   let stopped = false;
 
-  async function checkOnce(): Promise<LatePeriod[]> {
+  async function checkOnce(): Promise<LateReport[]> {
     const found = await findLateEvents(options.clickhouse, options.calendar);
-    const sent: LatePeriod[] = [];
+    const sent: LateReport[] = [];
     for (const late of found) {
       const key = `${late.grain}|${late.period}`;
-      if ((reported.get(key) ?? 0) >= late.lastArrivalMs) continue;
-      await options.report(late);
-      reported.set(key, late.lastArrivalMs);
-      sent.push(late);
-      options.logger.info({ grain: late.grain, period: late.period, events: late.events }, 'late events for a closed period: restatement requested');
+      const since = reported.get(key) ?? 0;
+      const fresh = late.arrivals.filter((a) => a.atMs > since);
+      if (fresh.length === 0) continue;
+      const report = { grain: late.grain, period: late.period, events: fresh.reduce((n, a) => n + a.events, 0) };
+      await options.report(report);
+      reported.set(key, Math.max(...fresh.map((a) => a.atMs)));
+      sent.push(report);
+      options.logger.info(report, 'late events for a closed period: restatement requested');
     }
     // Forget periods no longer late: their restatement has read the events.
     const still = new Set(found.map((l) => `${l.grain}|${l.period}`));
@@ -110,7 +114,7 @@ export function startLateEventWatcher(options: {
     return sent;
   }
 
-  const check = (): Promise<LatePeriod[]> => {
+  const check = (): Promise<LateReport[]> => {
     running ??= checkOnce().finally(() => (running = undefined));
     return running;
   };

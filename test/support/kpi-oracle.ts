@@ -131,7 +131,6 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
         if (t < p.endMs) {
           for (const u of units) {
             if (p2.customer_id !== undefined) {
-              seen.customers.add(u);
               const b = buyer(customers, u, p2.customer_id);
               b.first = Math.min(b.first, t);
               if (inP(t)) b.current.add(p2.sale_id);
@@ -252,6 +251,8 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
     }
   }
   for (const key of targets.keys()) seen.targets.add(key);
+  // Customers see a unit where someone bought in this period or the one before.
+  for (const [u, buyers] of customers) if ([...buyers.values()].some((b) => b.current.size > 0 || b.previous.size > 0)) seen.customers.add(u);
   for (const set of Object.values(seen)) for (const u of set) seenUnits.add(u);
   // What each KPI draws on, from its definition.
   const S = seen;

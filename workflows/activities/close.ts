@@ -115,6 +115,7 @@ export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseD
           workflow_id: input.workflowId,
           late_events: 0,
           updated_at: chInstant(new Date(input.atMs).toISOString()),
+          // read_at: ClickHouse's clock at this insert, before any KPI query of the revision.
         },
       ]);
       return { revision, existing: false, previous: current?.revision ?? null, previousState: current?.state ?? null };
@@ -170,11 +171,17 @@ export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseD
     },
 
     /**
-     * Moves the revision to its next state and records the transition. Timestamps come from
-     * the workflow, so a retried call writes the very same rows.
+     * Moves the revision to its next state and records the transition. The row keeps what
+     * it had (forced, reason, workflow, late events, read time) unless the call sets it.
+     * Timestamps come from the workflow, so a retried call writes the very same rows.
      */
-    async recordTransition(input: PeriodBounds & { revision: number; state: RevisionState; action: string; actor: string; comment: string; forced: boolean; reason: string; workflowId: string; lateEvents: number; atMs: number; details?: Record<string, unknown> }): Promise<void> {
+    async recordTransition(input: PeriodBounds & { revision: number; state: RevisionState; action: string; actor: string; comment: string; atMs: number; forced?: boolean; reason?: string; workflowId?: string; lateEvents?: number; details?: Record<string, unknown> }): Promise<void> {
       const at = chInstant(new Date(input.atMs).toISOString());
+      const [row] = await queryRows<{ forced: boolean; reason: string; workflow_id: string; late_events: string; read_at: string }>(
+        clickhouse,
+        'SELECT forced, reason, workflow_id, toString(late_events) AS late_events, toString(read_at) AS read_at FROM period_revisions FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = {revision: UInt32}',
+        { grain: input.grain, period: input.period, revision: input.revision },
+      );
       await insertRows(clickhouse, 'period_revisions', [
         {
           grain: input.grain,
@@ -183,11 +190,12 @@ export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseD
           state: input.state,
           period_start: chInstant(input.start),
           period_end: chInstant(input.end),
-          forced: input.forced,
-          reason: input.reason,
-          workflow_id: input.workflowId,
-          late_events: input.lateEvents,
+          forced: input.forced ?? row?.forced ?? false,
+          reason: input.reason ?? row?.reason ?? '',
+          workflow_id: input.workflowId ?? row?.workflow_id ?? '',
+          late_events: input.lateEvents ?? Number(row?.late_events ?? 0),
           updated_at: at,
+          read_at: row?.read_at ?? at,
         },
       ]);
       await insertRows(clickhouse, 'period_audit', [

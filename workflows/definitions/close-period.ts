@@ -70,7 +70,8 @@ export async function closePeriodWorkflow(input: ClosePeriodInput): Promise<Clos
         workflowId: reviewWorkflowId(input.idPrefix, bounds.period),
         args: [{ quarter: bounds.period, calendar: input.calendar, revision: begun.revision, status: 'awaiting_approval' }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // One review at a time; a new one may follow an ended (e.g. terminated) one.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       });
     } catch (err) {
       // The quarter's review already exists: it follows the period's revisions itself.

@@ -25,16 +25,17 @@ const MAX_HISTORY_EVENTS = 2_000;
 export async function quarterReviewWorkflow(input: QuarterReviewInput): Promise<never> {
   const bounds = resolvePeriod('quarter', input.quarter, input.calendar);
   const state: ReviewState = { quarter: bounds.period, status: input.status, revision: input.revision, pendingRevision: input.pendingRevision ?? null };
-  const { workflowId } = workflowInfo();
 
   const record = (revision: number, to: 'approved' | 'closed', action: string, actor: string, comment: string): Promise<void> =>
-    steps.recordTransition({ ...bounds, revision, state: to, action, actor, comment, forced: false, reason: '', workflowId, lateEvents: 0, atMs: Date.now() });
+    steps.recordTransition({ ...bounds, revision, state: to, action, actor, comment, atMs: Date.now() });
 
   setHandler(reviewStateQuery, () => state);
   setHandler(revisedSignal, ({ revision, pending }) => {
     if (pending) state.pendingRevision = revision;
     else {
       state.revision = revision;
+      // A newer current revision supersedes any restatement still pending.
+      if (state.pendingRevision !== null && state.pendingRevision < revision) state.pendingRevision = null;
       if (state.status === 'approved') state.status = 'awaiting_approval';
     }
   });

@@ -9,7 +9,7 @@ export interface RestatePeriodInput extends PeriodSettings {
   period: string;
   /** Quiet time: recompute once no late events have been reported for this long. */
   debounceMs: number;
-  /** Late events known at start. */
+  /** Late events known at start (further ones arrive as signals). */
   lateEvents?: number;
   actor?: string;
 }
@@ -42,10 +42,12 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
     lateEvents += events;
     reported = true;
   });
-  // Debounce: every report restarts the quiet time (none with a debounce of 0).
-  while (input.debounceMs > 0) {
+  // Debounce: every report restarts the quiet time (none with a debounce of 0), but a
+  // steady trickle of late events waits ten quiet times at most.
+  const giveUpAt = Date.now() + 10 * input.debounceMs;
+  while (input.debounceMs > 0 && Date.now() < giveUpAt) {
     reported = false;
-    if (!(await condition(() => reported, input.debounceMs))) break;
+    if (!(await condition(() => reported, Math.min(input.debounceMs, giveUpAt - Date.now())))) break;
   }
 
   const { workflowId } = workflowInfo();
@@ -62,7 +64,10 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
     return { ...base, revision: null, pending: false };
   }
   await steps.scoreRevision({ grain: bounds.grain, period: bounds.period, revision: begun.revision });
-  const pending = begun.previousState === 'approved';
+  // Decided now, not at the start: finance may have approved while this computed.
+  const revisions = await steps.periodRevisions({ grain: bounds.grain, period: bounds.period });
+  const current = [...revisions].reverse().find((r) => r.revision !== begun.revision && (r.state === 'closed' || r.state === 'approved'));
+  const pending = current?.state === 'approved';
   await steps.recordTransition({
     ...transition,
     state: pending ? 'pending' : 'closed',

@@ -1,4 +1,8 @@
-import { executeChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { executeChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+
+/** Set by Temporal on every workflow a Schedule starts. */
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 import { GRAINS, periodOf, previousPeriod, type Grain } from '../../schemas/calendar/index.js';
 import { closeWorkflowId } from './ids.js';
 import type { ClosePeriodInput, ClosePeriodResult, closePeriodWorkflow } from './close-period.js';
@@ -15,9 +19,12 @@ export interface CloseEndedPeriodInput extends PeriodSettings {
  * started by hand is joined, not repeated.
  */
 export async function closeEndedPeriodWorkflow(input: CloseEndedPeriodInput): Promise<ClosePeriodResult | { period: string; alreadyRunning: true }> {
-  // Workflow time is when the schedule fired (a period boundary, or whenever it was
-  // triggered by hand): the latest period that has ended by then.
-  const ended = previousPeriod(periodOf(input.grain, Date.now(), input.calendar), input.calendar);
+  // The instant the schedule meant (a period boundary; or when it was triggered by hand),
+  // not when this run started: a run buffered behind a slow close, or caught up after an
+  // outage, still closes its own period. The latest period ended by then is the one.
+  const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START_TIME);
+  const firedAt = scheduled instanceof Date ? scheduled.getTime() : Date.now();
+  const ended = previousPeriod(periodOf(input.grain, firedAt, input.calendar), input.calendar);
   const args: ClosePeriodInput = { ...input, period: ended.id, actor: 'schedule' };
   try {
     return await executeChild<typeof closePeriodWorkflow>('closePeriodWorkflow', {

@@ -207,7 +207,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
           calendar,
           intervalMs: 3_600_000,
           logger,
-          report: (l) => reportLateEvents(client, { ...settings, grain: l.grain, period: l.period, debounceMs: 2_000, lateEvents: l.events }, l.events, { taskQueue: DEMO_TASK_QUEUE }),
+          report: (l) => reportLateEvents(client, { ...settings, grain: l.grain, period: l.period, debounceMs: 2_000 }, l.events, { taskQueue: DEMO_TASK_QUEUE }),
         });
         const found = await watcher.check();
         await watcher.stop();

@@ -71,7 +71,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
           calendar: config.business,
           intervalMs: config.close.lateCheckMs,
           logger,
-          report: (late) => reportLateEvents(temporal.client, { ...periodSettings(config), grain: late.grain, period: late.period, debounceMs: config.close.restateDebounceMs, lateEvents: late.events }, late.events, { taskQueue: config.temporal.taskQueue }),
+          report: (late) => reportLateEvents(temporal.client, { ...periodSettings(config), grain: late.grain, period: late.period, debounceMs: config.close.restateDebounceMs }, late.events, { taskQueue: config.temporal.taskQueue }),
         })
       : undefined;
     const api = await startApiServer({
