@@ -4,7 +4,7 @@
  * a stack the user already runs is left alone.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../services/shared/config.js';
 import { describeError } from '../services/shared/errors.js';
@@ -39,6 +39,8 @@ async function main(): Promise<number> {
   say(`✓ local stack: ${up.started.length > 0 ? `started ${up.started.join(', ')}` : 'already running'} (${formatMs(Date.now() - t0)})`);
 
   const results = path.join(config.paths.dataDir, 'jest-results.json');
+  // A fresh checkout that uses a stack someone else started has no data folder yet.
+  mkdirSync(config.paths.dataDir, { recursive: true });
   rmSync(results, { force: true });
   let code = 1;
   try {
