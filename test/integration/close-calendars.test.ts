@@ -4,7 +4,6 @@ import { createLogger } from '../../services/shared/logger.js';
 import { migrate } from '../../services/shared/migrations.js';
 import { loadScorecards } from '../../services/shared/scorecards.js';
 import { connectTemporal } from '../../services/shared/temporal.js';
-import { waitFor } from '../../services/shared/wait.js';
 import { startIngest } from '../../services/ingest/consumer.js';
 import { createIngestMetrics } from '../../services/ingest/metrics.js';
 import { readValues } from '../../services/periods/read.js';
@@ -16,7 +15,7 @@ import { periodSettings, startClose } from '../../workflows/client.js';
 import { startWorker } from '../../workflows/worker.js';
 import { testConfig, uniqueName } from '../support/env.js';
 import { distinctEvents, oracleKpis } from '../support/kpi-oracle.js';
-import { groupCaughtUp } from '../support/pipeline.js';
+import { untilCaughtUp } from '../support/pipeline.js';
 
 /**
  * One end-to-end close per calendar configuration: events through Kafka and ingest, the
@@ -41,7 +40,7 @@ async function closeAndCompare(overrides: Record<string, string>, range: { from:
   const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), ingest: { kafka, topics: Object.values(names.families) } }, { taskQueue });
   const wrong: string[] = [];
   try {
-    await waitFor(async () => ((await groupCaughtUp(kafka, groupId, Object.values(names.families))) ? true : undefined), { timeoutMs: 5 * 60_000, intervalMs: 500, what: 'ingest' });
+    await untilCaughtUp(kafka, groupId, Object.values(names.families), { timeoutMs: 5 * 60_000 });
     for (const p of periods) {
       const { handle } = await startClose(temporal.client, { ...periodSettings(config), ...p, graceMs: 0, pollMs: 500 }, { taskQueue });
       await handle.result();

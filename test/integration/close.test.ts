@@ -4,7 +4,6 @@ import { createLogger } from '../../services/shared/logger.js';
 import { migrate } from '../../services/shared/migrations.js';
 import { loadScorecards } from '../../services/shared/scorecards.js';
 import { connectTemporal, type Client, type Connection } from '../../services/shared/temporal.js';
-import { waitFor } from '../../services/shared/wait.js';
 import { startIngest, type IngestHandle } from '../../services/ingest/consumer.js';
 import { createIngestMetrics } from '../../services/ingest/metrics.js';
 import { storeImport, validateImport } from '../../services/periods/imports.js';
@@ -19,7 +18,7 @@ import { startLateEventWatcher } from '../../services/periods/late-events.js';
 import { startWorker, type WorkerHandle } from '../../workflows/worker.js';
 import { testConfig, uniqueName } from '../support/env.js';
 import { distinctEvents, oracleKpis } from '../support/kpi-oracle.js';
-import { groupCaughtUp } from '../support/pipeline.js';
+import { untilCaughtUp } from '../support/pipeline.js';
 
 /**
  * End to end over a seeded quarter: simulated events go through Kafka and ingest into
@@ -66,11 +65,7 @@ describe('close: every KPI, every level, every grain, against an independent com
       { kafka, clickhouse: warehouse.client, logger, metrics: createIngestMetrics() },
       { topics: names.families, deadLetterTopic: names.deadLetters, groupId },
     );
-    await waitFor(async () => ((await groupCaughtUp(kafka, groupId, Object.values(names.families))) ? true : undefined), {
-      timeoutMs: 10 * 60_000,
-      intervalMs: 1_000,
-      what: 'the ingest group to commit every message',
-    });
+    await untilCaughtUp(kafka, groupId, Object.values(names.families));
     // Net-sales targets for every store and region of the quarter and of May.
     const rows: { kpi: string; grain: string; period: string; level: string; unit: string; value: number }[] = [];
     for (const [grain, period] of [['quarter', '2026-Q2'], ['month', '2026-05']] as const) {
@@ -205,7 +200,7 @@ describe('close: every KPI, every level, every grain, against an independent com
       events = distinctEvents([...before, ...late.messages.map((m) => m.event)]);
       expect(events.length).toBeGreaterThan(before.length + 100);
       await publish(kafka, late.messages, { topicPrefix: prefix });
-      await waitFor(async () => ((await groupCaughtUp(kafka, groupId, Object.values(names.families))) ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, what: 'ingest of the late events' });
+      await untilCaughtUp(kafka, groupId, Object.values(names.families), { timeoutMs: 120_000, what: 'ingest of the late events' });
       const settings = periodSettings(config);
       const watcher = startLateEventWatcher({
         clickhouse: warehouse.client,

@@ -1,7 +1,6 @@
 import { insertRows, openWarehouse, queryRows, type Warehouse } from '../../services/shared/clickhouse.js';
 import { createKafka, deleteTopics } from '../../services/shared/kafka.js';
 import { migrate } from '../../services/shared/migrations.js';
-import { waitFor } from '../../services/shared/wait.js';
 import { startIngest, type IngestHandle } from '../../services/ingest/consumer.js';
 import { createIngestMetrics } from '../../services/ingest/metrics.js';
 import { generateEvents, type Simulation } from '../../services/simulator/generate.js';
@@ -10,7 +9,7 @@ import { publish } from '../../services/simulator/produce.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { REJECT_REASONS, topicNames } from '../../schemas/events/index.js';
 import { testConfig, uniqueName } from '../support/env.js';
-import { expectedFrom, groupCaughtUp } from '../support/pipeline.js';
+import { expectedFrom, untilCaughtUp } from '../support/pipeline.js';
 
 /**
  * Over 200,000 simulated events with 2% duplicates, 1% malformed (every kind), 1% out of
@@ -51,11 +50,7 @@ describe('ingest: Kafka → validate → ClickHouse, dead letters aside', () => 
       { kafka, clickhouse: warehouse.client, logger, metrics: createIngestMetrics() },
       { topics: names.families, deadLetterTopic: names.deadLetters, groupId },
     );
-    await waitFor(async () => ((await groupCaughtUp(kafka, groupId, Object.values(names.families))) ? true : undefined), {
-      timeoutMs: 10 * 60_000,
-      intervalMs: 1_000,
-      what: 'the ingest group to commit every message',
-    });
+    await untilCaughtUp(kafka, groupId, Object.values(names.families));
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Kafka } from '../../services/shared/kafka.js';
+import { waitFor } from '../../services/shared/wait.js';
 import type { SimMessage } from '../../services/simulator/generate.js';
 import { EVENT_SCHEMAS, type Family } from '../../schemas/events/index.js';
 import { ROOT } from './env.js';
@@ -50,6 +51,15 @@ export async function groupCaughtUp(kafka: Kafka, groupId: string, topics: strin
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Waits until the ingest group has committed every message of these topics. */
+export async function untilCaughtUp(kafka: Kafka, groupId: string, topics: string[], options: { timeoutMs?: number; what?: string } = {}): Promise<void> {
+  await waitFor(async () => ((await groupCaughtUp(kafka, groupId, topics)) ? true : undefined), {
+    timeoutMs: options.timeoutMs ?? 10 * 60_000,
+    intervalMs: 500,
+    what: options.what ?? 'the ingest group to commit every message',
+  });
 }
 
 /**
