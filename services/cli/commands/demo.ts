@@ -109,6 +109,10 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
 
   const warehouse = await openWarehouse(demoConfig.clickhouse);
   const settings = periodSettings(demoConfig);
+  const scorecards = loadScorecards(config.close);
+  const months = periodsBetween('month', Date.parse(quarter.start), Date.parse(quarter.end), calendar);
+  // Late events go into the quarter's middle month.
+  const lateMonth = months[1] ?? quarter;
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   try {
     await step('apply migrations', () => migrate(warehouse.client));
@@ -170,11 +174,11 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         }
       });
 
-      worker = await startWorker(demoConfig.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), ingest: { kafka, topics: Object.values(names.families) } });
+      worker = await startWorker(demoConfig.temporal, { clickhouse: warehouse.client, scorecards, ingest: { kafka, topics: Object.values(names.families) } });
       const periods = [
         ...periodsBetween('day', Date.parse(quarter.start), Date.parse(quarter.end), calendar),
         ...periodsBetween('week', Date.parse(quarter.start), Date.parse(quarter.end), calendar),
-        ...periodsBetween('month', Date.parse(quarter.start), Date.parse(quarter.end), calendar),
+        ...months,
         quarter,
       ];
       await step(`close ${periods.length} periods through Temporal (every day, week and month, and ${quarter.id})`, async () => {
@@ -195,7 +199,6 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
       await step(`finance approves ${quarter.id}`, () => approveQuarter(client, DEMO_WORKFLOW_PREFIX, quarter.id, { actor: 'finance-demo', comment: 'quarterly review' }));
 
       // Late events: a day of the quarter's middle month that ingest only sees now.
-      const lateMonth = periodsBetween('month', Date.parse(quarter.start), Date.parse(quarter.end), calendar)[1] ?? quarter;
       const lateDay = localDay(new Date(Date.parse(lateMonth.start) + 13 * DAY_MS).toISOString(), calendar);
       const late = generateEvents({ from: lateDay, to: lateDay, stores: options.stores, regions: options.regions, seed: options.seed + 1_000, scale: options.scale, timeZone: calendar.timeZone, notAfterMs: Date.parse(lateMonth.end) - 1 });
       const restated = await step(`late events: ${late.ledger.valid.toLocaleString('en-US')} events of ${lateDay} arrive after ${lateMonth.id} closed`, async () => {
@@ -219,7 +222,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
       await ingest.stop();
     }
 
-    const diff = (await readRestatements(warehouse.client, { grain: 'month', period: periodsBetween('month', Date.parse(quarter.start), Date.parse(quarter.end), calendar)[1]?.id ?? '' })).filter(
+    const diff = (await readRestatements(warehouse.client, { grain: lateMonth.grain, period: lateMonth.id })).filter(
       (d) => (d.level === 'company' || d.level === 'region') && ['net_sales', 'units_sold', 'transactions', 'return_rate', 'complaint_rate', 'csat'].includes(d.kpi),
     );
     out('');
@@ -230,7 +233,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
 
     const cards = await readScorecards(warehouse.client, { grain: 'quarter', period: quarter.id });
     for (const id of ['regional_manager', 'store_manager']) {
-      const card = loadScorecards(config.close).scorecards.find((c) => c.id === id);
+      const card = scorecards.scorecards.find((c) => c.id === id);
       const units = cards.units.filter((u) => u.scorecard === id);
       out('');
       out(`${card?.zh ?? id} ${card?.en ?? ''}: ${quarter.id}, revision ${cards.revision ?? '?'}, ranked within ${card?.level === 'store' ? 'each region' : 'the company'}`);
@@ -247,7 +250,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     out(`  Periods:      ${env} npx kpi periods --grain month`);
     out(`  Values:       ${env} npx kpi values --grain quarter --period ${quarter.id} --level region`);
     out(`  Scorecards:   ${env} npx kpi scorecard --grain quarter --period ${quarter.id} --lang zh`);
-    out(`  Restated:     ${env} npx kpi restatements --grain month --period ${periodsBetween('month', Date.parse(quarter.start), Date.parse(quarter.end), calendar)[1]?.id ?? ''}`);
+    out(`  Restated:     ${env} npx kpi restatements --grain ${lateMonth.grain} --period ${lateMonth.id}`);
     out(`  SQL:          ${env} npx kpi sql "SELECT level, unit, value FROM kpi_values FINAL WHERE grain = 'quarter' AND kpi = 'net_sales' AND revision = 1 ORDER BY value DESC LIMIT 5"`);
     out('  Stack:        npm run stack:status   (npm run stack:down stops it)');
   } finally {
