@@ -46,3 +46,9 @@ export function describeError(err: unknown): string {
   }
   return parts.join(': ');
 }
+
+/** The caller did not say who it is, or its credential is unknown, expired or revoked (HTTP 401). */
+export class UnauthenticatedError extends KpiError {}
+
+/** The caller is known, but its role does not allow what it asked, or the request is refused by policy (HTTP 403). */
+export class ForbiddenError extends KpiError {}
