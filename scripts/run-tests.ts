@@ -4,7 +4,8 @@
  * a stack the user already runs is left alone.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../services/shared/config.js';
 import { describeError } from '../services/shared/errors.js';
@@ -25,6 +26,15 @@ function step(label: string, command: string, args: string[]): void {
   say(`✓ ${label} (${formatMs(Date.now() - t0)})`);
 }
 
+/**
+ * Jest's default cache folder (jest-config's getCacheDirectory), computed before the run's
+ * TMPDIR changes os.tmpdir(): the transform cache outlives the run's temporary folder.
+ */
+function jestCacheDirectory(): string {
+  const base = path.join(realpathSync(os.tmpdir()), 'jest');
+  return process.getuid === undefined ? base : `${base}_${process.getuid().toString(36)}`;
+}
+
 async function main(): Promise<number> {
   const config = loadConfig(process.env);
   const extraArgs = process.argv.slice(2);
@@ -43,15 +53,33 @@ async function main(): Promise<number> {
   mkdirSync(config.paths.dataDir, { recursive: true });
   rmSync(results, { force: true });
   let code = 1;
+  // The run's own temporary folder: whatever tests leave under os.tmpdir() (tempDir()'s
+  // kpi-* folders, chDB's chdb-node-mem-* sessions) goes with it when jest ends.
+  const runTmp = mkdtempSync(path.join(os.tmpdir(), 'kpi-test-run-'));
+  const cache = extraArgs.some((arg) => /^--cache-?[dD]irectory\b/.test(arg)) ? [] : [`--cacheDirectory=${jestCacheDirectory()}`];
   try {
     say('▶ jest (unit, integration)');
     const jest = spawnSync(
       process.execPath,
-      ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--json', `--outputFile=${results}`, ...extraArgs],
-      { cwd: root, stdio: 'inherit' },
+      [
+        '--experimental-vm-modules',
+        '--no-warnings=ExperimentalWarning',
+        path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+        '--runInBand',
+        '--json',
+        `--outputFile=${results}`,
+        ...cache,
+        ...extraArgs,
+      ],
+      { cwd: root, stdio: 'inherit', env: { ...process.env, TMPDIR: runTmp } },
     );
     code = jest.status ?? 1;
   } finally {
+    try {
+      rmSync(runTmp, { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+      say(`could not remove ${runTmp}: ${describeError(err)}`);
+    }
     if (up.started.length > 0) {
       say('▶ stopping the services this run started');
       await stackDown(config, (line) => say(`  ${line}`), up.started);

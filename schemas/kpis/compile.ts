@@ -148,9 +148,12 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
       return buyers('member_id', '', "occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND");
     case 'targets':
     case 'inputs':
+      // An import is in force only once its record is in `imports` (the commit point of
+      // storeImport): rows whose record was never written are not read.
       return (
         `SELECT level, unit, '' AS parent, ${select} FROM ${source === 'targets' ? 'kpi_targets' : 'kpi_inputs'} ` +
-        `WHERE grain = {p_grain: String} AND period = {p_period: String} AND level IN {p_levels: Array(String)} ${byUnit}`
+        `WHERE grain = {p_grain: String} AND period = {p_period: String} AND level IN {p_levels: Array(String)} ` +
+        `AND import_id IN (SELECT import_id FROM imports) ${byUnit}`
       );
   }
 }

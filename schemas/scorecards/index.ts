@@ -197,4 +197,3 @@ export function scorecardsFor(config: ScorecardConfig, grain: (typeof GRAINS)[nu
   return config.scorecards.filter((s) => s.grains.includes(grain));
 }
 
-export { DEFAULT_SCORECARDS } from './defaults.js';

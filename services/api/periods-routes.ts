@@ -1,13 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig } from '../../schemas/calendar/index.js';
 import { isKpiId } from '../../schemas/kpis/catalog.js';
 import { LEVELS } from '../../schemas/kpis/compile.js';
-import type { ClickHouseClient } from '../shared/clickhouse.js';
+import type { Caller } from '../auth/principals.js';
+import type { Operations } from '../operations/operations.js';
 import { UsageError } from '../shared/errors.js';
-import { parseImportCsv, storeImport, validateImport, type ImportKind } from '../periods/imports.js';
-import { listPeriods, readRestatements, readScorecards, readValues } from '../periods/read.js';
-import type { RouteHandler } from './server.js';
+import { UInt32Param } from '../shared/numbers.js';
+import type { ImportKind } from '../periods/imports.js';
+import type { ApiPlugin } from './server.js';
 
 /**
  * Periods over HTTP, for dashboards and tools: what `kpi periods`, `kpi values`,
@@ -17,24 +17,23 @@ import type { RouteHandler } from './server.js';
  *   GET  /v1/values?grain=quarter&period=2026-Q3[&level=store][&kpi=net_sales][&revision=1]
  *   GET  /v1/scorecards?grain=quarter&period=2026-Q3[&level=store][&scorecard=store_manager]
  *   GET  /v1/restatements?grain=month&period=2026-08
- *   POST /v1/targets, /v1/inputs   CSV (text/csv, header x-imported-by) or JSON {importedBy, rows}
+ *   POST /v1/targets, /v1/inputs   CSV (text/csv) or JSON {rows}; who imports is the caller
  */
 
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(`${JSON.stringify(body)}\n`);
-}
+/** An import's body: 10 MiB of CSV or JSON. */
+const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
 
 const Grain = z.enum(GRAINS);
 const PeriodQuery = z.object({ grain: Grain, period: z.string().min(1).max(20) });
 const Level = z.enum(LEVELS).optional();
-const Revision = z.coerce.number().int().min(0).optional();
+/** A revision number: digits only, within UInt32 (never wrapped around). */
+const Revision = UInt32Param.optional();
 
-function query<T extends z.ZodType>(schema: T, url: URL, calendar: CalendarConfig): z.infer<T> {
-  const raw = Object.fromEntries(url.searchParams);
-  const parsed = schema.safeParse(raw);
+function query<T extends z.ZodType>(schema: T, url: string, calendar: CalendarConfig): z.infer<T> {
+  const params = new URL(url, 'http://localhost').searchParams;
+  const repeated = [...params.keys()].filter((k, i, all) => all.indexOf(k) !== i);
+  if (repeated.length > 0) throw new UsageError(`${repeated[0] ?? ''}: given more than once`);
+  const parsed = schema.safeParse(Object.fromEntries(params));
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
   const value = parsed.data as Record<string, unknown>;
   if (typeof value['grain'] === 'string' && typeof value['period'] === 'string') {
@@ -48,72 +47,101 @@ function query<T extends z.ZodType>(schema: T, url: URL, calendar: CalendarConfi
   return value as z.infer<T>;
 }
 
-async function body(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_BODY_BYTES) throw new UsageError(`request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(b);
+const JsonImport = z.object({ source: z.string().max(500).optional(), rows: z.array(z.record(z.string(), z.unknown())) }).strict();
+
+/** Bodies stay text: an import records the SHA-256 of exactly what was sent. */
+function keepText(app: Parameters<ApiPlugin>[0]): void {
+  app.removeAllContentTypeParsers();
+  for (const type of ['application/json', 'text/csv']) {
+    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: MAX_IMPORT_BYTES }, (_req, text, done) => done(null, text));
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Wraps a handler: a UsageError is the caller's fault (400), anything else the server's (500). */
-function handle(method: 'GET' | 'POST', work: (req: IncomingMessage, url: URL) => Promise<unknown>): RouteHandler {
-  return async (req, res, url) => {
-    if (req.method !== method) {
-      send(res, 405, { error: `use ${method}` });
-      return;
-    }
-    try {
-      send(res, 200, await work(req, url));
-    } catch (err) {
-      if (err instanceof UsageError) send(res, 400, { error: err.message });
-      else throw err;
-    }
-  };
+/** The operations of the authenticated caller of a request. */
+export type OperationsFor = (caller: Caller | null) => Operations;
+
+/** Where an import came from, as the client names it (a file name), URL-encoded in a header. */
+function importSource(header: string | string[] | undefined, fallback: string): string {
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (raw === undefined) return fallback;
+  let source: string;
+  try {
+    source = decodeURIComponent(raw);
+  } catch {
+    throw new UsageError('x-import-source must be URL-encoded UTF-8');
+  }
+  if (source.length > 500 || [...source].some((c) => c < ' ')) throw new UsageError('x-import-source is at most 500 characters, without control characters');
+  return source;
 }
 
-const JsonImport = z.object({ importedBy: z.string().trim().min(1).max(200), source: z.string().max(500).optional(), rows: z.array(z.record(z.string(), z.unknown())) }).strict();
+const QuarterParam = z.object({ quarter: z.string().max(20) }).strict();
+const Approval = z.object({ comment: z.string().max(2_000).default('') }).strict();
+const Reopening = z.object({ reason: z.string().trim().min(1, 'a reopen gives its reason').max(2_000) }).strict();
 
-export function periodRoutes({ clickhouse, calendar }: { clickhouse: ClickHouseClient; calendar: CalendarConfig }): Record<string, RouteHandler> {
-  const importRoute = (kind: ImportKind): RouteHandler =>
-    handle('POST', async (req) => {
-      const text = await body(req);
-      if ((req.headers['content-type'] ?? '').startsWith('text/csv')) {
-        const by = String(req.headers['x-imported-by'] ?? '').trim();
-        if (!by) throw new UsageError('a CSV import names who imports it in the x-imported-by header');
-        return storeImport(clickhouse, kind, parseImportCsv(kind, text, calendar), { importedBy: by, source: 'api (text/csv)', content: text });
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new UsageError('the body is neither text/csv nor JSON');
-      }
-      const parsed = JsonImport.safeParse(json);
-      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-      const rows = validateImport(kind, parsed.data.rows, calendar);
-      return storeImport(clickhouse, kind, rows, { importedBy: parsed.data.importedBy, source: parsed.data.source ?? 'api (json)', content: text });
+function parseBody<T extends z.ZodType>(schema: T, text: unknown): z.infer<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof text === 'string' ? text : '');
+  } catch {
+    throw new UsageError('the body is not valid JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+export function periodRoutes({ operations, calendar }: { operations: OperationsFor; calendar: CalendarConfig }): ApiPlugin {
+  return (app) => {
+    keepText(app);
+    const importRoute = (kind: ImportKind) =>
+      app.post(`/v1/${kind}`, { config: { action: 'imports.write' } }, async (req) => {
+        if (req.headers['x-imported-by'] !== undefined) throw new UsageError('who imports comes from the credential: drop the x-imported-by header');
+        const text = typeof req.body === 'string' ? req.body : '';
+        const ops = operations(req.caller);
+        if ((req.headers['content-type'] ?? '').startsWith('text/csv')) return ops.importCsv(kind, text, importSource(req.headers['x-import-source'], 'api (text/csv)'));
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new UsageError('the body is not valid JSON');
+        }
+        if (json !== null && typeof json === 'object' && 'importedBy' in json) throw new UsageError('who imports comes from the credential: drop "importedBy"');
+        const parsed = JsonImport.safeParse(json);
+        if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+        return ops.importRows(kind, parsed.data.rows, text, parsed.data.source ?? 'api (json)');
+      });
+    importRoute('targets');
+    importRoute('inputs');
+
+    const read = { config: { action: 'values.read' as const } };
+    app.get('/v1/periods', read, async (req) => {
+      const q = query(z.object({ grain: Grain.optional() }).strict(), req.url, calendar);
+      return operations(req.caller).periods(q.grain ? { grain: q.grain } : {});
     });
+    app.get('/v1/periods/:grain/:period', read, async (req) => {
+      const params = req.params as Record<string, string>;
+      const q = query(PeriodQuery.strict(), `/?${new URLSearchParams(params).toString()}`, calendar);
+      return operations(req.caller).periodStatus(q.grain, q.period);
+    });
+    app.get('/v1/values', read, async (req) => {
+      const q = query(PeriodQuery.extend({ level: Level, kpi: z.string().refine(isKpiId, 'unknown KPI').optional(), revision: Revision }).strict(), req.url, calendar);
+      return operations(req.caller).values(q);
+    });
+    app.get('/v1/scorecards', read, async (req) => {
+      const q = query(PeriodQuery.extend({ level: Level, scorecard: z.string().max(63).optional(), revision: Revision }).strict(), req.url, calendar);
+      return operations(req.caller).scorecards(q);
+    });
+    app.get('/v1/restatements', read, async (req) => operations(req.caller).restatements(query(PeriodQuery.strict(), req.url, calendar)));
+    app.get('/v1/stats', read, async (req) => operations(req.caller).stats());
+    app.get('/v1/audit/verify', { config: { action: 'audit.verify' } }, async (req) => operations(req.caller).verifyAudit());
 
-  return {
-    '/v1/periods': handle('GET', async (_req, url) => {
-      const q = query(z.object({ grain: Grain.optional() }).strict(), url, calendar);
-      return listPeriods(clickhouse, q.grain ? { grain: q.grain } : {});
-    }),
-    '/v1/values': handle('GET', async (_req, url) => {
-      const q = query(PeriodQuery.extend({ level: Level, kpi: z.string().refine(isKpiId, 'unknown KPI').optional(), revision: Revision }).strict(), url, calendar);
-      return readValues(clickhouse, q);
-    }),
-    '/v1/scorecards': handle('GET', async (_req, url) => {
-      const q = query(PeriodQuery.extend({ level: Level, scorecard: z.string().max(63).optional(), revision: Revision }).strict(), url, calendar);
-      return readScorecards(clickhouse, q);
-    }),
-    '/v1/restatements': handle('GET', async (_req, url) => readRestatements(clickhouse, query(PeriodQuery.strict(), url, calendar))),
-    '/v1/targets': importRoute('targets'),
-    '/v1/inputs': importRoute('inputs'),
+    app.post('/v1/quarters/:quarter/approve', { config: { action: 'periods.approve' } }, async (req) => {
+      const { quarter } = parseBody(QuarterParam, JSON.stringify(req.params));
+      return operations(req.caller).approve(quarter, parseBody(Approval, req.body).comment);
+    });
+    app.post('/v1/quarters/:quarter/reopen', { config: { action: 'periods.reopen' } }, async (req) => {
+      const { quarter } = parseBody(QuarterParam, JSON.stringify(req.params));
+      return operations(req.caller).reopen(quarter, parseBody(Reopening, req.body).reason);
+    });
   };
 }

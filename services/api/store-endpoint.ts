@@ -1,11 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
+import type { DataFormat } from '@clickhouse/client';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { can } from '../auth/permissions.js';
 import type { ClickHouseClient } from '../shared/clickhouse.js';
-import { UsageError, describeError } from '../shared/errors.js';
+import type { QueryLimits } from '../shared/config.js';
+import { ForbiddenError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { checkStatement } from '../shared/statements.js';
-import type { RouteHandler } from './server.js';
+import { HTTP_LIMITS, authorize, type ApiPlugin } from './server.js';
 
 /** Undoes ClickHouse's escaping of query parameter values (the HTTP `param_` form). */
 export function unescapeParam(value: string): string | null {
@@ -14,65 +16,131 @@ export function unescapeParam(value: string): string | null {
   return value.replace(/\\(.)/gs, (whole, ch: string) => map[ch] ?? whole);
 }
 
-async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new UsageError(`request body over ${limitBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** A writer's body: the rows of an INSERT (ingest through this process sends batches of rows). */
+const WRITER_BODY_BYTES = 256 * 1024 * 1024;
+
+/** The body stream, failing with 413 once it passes `limit` bytes. */
+function bounded(payload: NodeJS.ReadableStream, limit: number): NodeJS.ReadableStream {
+  let seen = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) done(Object.assign(new Error(`the request body is over ${limit} bytes`), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }));
+      else done(null, chunk);
+    },
+  });
+  payload.on('error', (err: Error) => counted.destroy(err));
+  return payload.pipe(counted);
 }
 
-function exception(res: ServerResponse, status: number, message: string, type: string): void {
-  // The shape of a ClickHouse server error, which @clickhouse/client parses.
-  res.writeHead(status, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-exception-code': '0' });
-  res.end(`Code: 0. DB::Exception: ${message.replace(/\s+/g, ' ')} (${type})\n`);
+/** ClickHouse's exception codes for refusals of the door itself, with the HTTP status a server gives them. */
+const REFUSALS = {
+  syntax: { code: 62, type: 'SYNTAX_ERROR', status: 400 },
+  denied: { code: 497, type: 'ACCESS_DENIED', status: 403 },
+  auth: { code: 516, type: 'AUTHENTICATION_FAILED', status: 401 },
+  busy: { code: 202, type: 'TOO_MANY_SIMULTANEOUS_QUERIES', status: 503 },
+  method: { code: 1001, type: 'BAD_REQUEST', status: 405 },
+  tooLarge: { code: 1001, type: 'BAD_REQUEST', status: 413 },
+} as const;
+
+/** HTTP statuses a ClickHouse server answers for engine errors it is asked about most. */
+const STATUS_BY_CODE: Record<number, number> = { 60: 404, 81: 404, 62: 400, 47: 400, 46: 400, 36: 400, 43: 400, 6: 400, 27: 400, 26: 400, 53: 400, 497: 403, 159: 408, 160: 408, 241: 500, 396: 400, 158: 400 };
+
+function exception(reply: FastifyReply, status: number, code: number, message: string, type: string): FastifyReply {
+  // The shape of a ClickHouse server error, which its clients parse.
+  return reply
+    .code(status)
+    .header('x-clickhouse-exception-code', String(code))
+    .type('text/plain; charset=UTF-8')
+    .send(`Code: ${code}. DB::Exception: ${message.replace(/\s+/g, ' ').trim()} (${type})\n`);
+}
+
+/** An engine error as a server would report it: its own code, type and message. */
+function engineError(err: unknown): { code: number; type: string; message: string } {
+  const e = err as { code?: unknown; type?: unknown; message?: unknown };
+  const code = Number(e.code);
+  const message = typeof e.message === 'string' ? e.message : describeError(err);
+  return { code: Number.isInteger(code) && code > 0 ? code : 1002, type: typeof e.type === 'string' && e.type ? e.type : 'UNKNOWN_EXCEPTION', message: message.replace(/^Code: \d+\. DB::Exception: /, '').replace(/ \([A-Z_]+\)\s*$/, '') };
 }
 
 /**
- * The ClickHouse HTTP interface of the process that owns the embedded store: the one way
- * every other client (CLI, analysts' tools, Grafana) reaches chDB while it is held. Each
- * statement is checked with ClickHouse's parser first: one statement only, no USE or SET
- * (they would change the owner's session), and reads only when the request is read-only
- * (a GET, or `readonly=1`). Query parameters bind as they do on a server.
+ * The ClickHouse HTTP interface of the process that holds the embedded store: how every
+ * other client (the CLI, analysts' tools, Grafana, ingest in another process) reaches chDB
+ * while it is held. A caller needs `sql.read`; its statement is checked by ClickHouse's own
+ * parse tree (services/shared/statements.ts) and runs with the door's limits as its own
+ * SETTINGS. Only a caller with `sql.write` may change anything, and only with a POST that
+ * does not ask for readonly. At most `maxConcurrent` reads run at once.
  */
-export function storeEndpoint(client: ClickHouseClient, logger: Logger, options: { maxBodyBytes?: number } = {}): Record<string, RouteHandler> {
-  const handle: RouteHandler = async (req, res, url) => {
-    if (req.method !== 'GET' && req.method !== 'POST') {
-      exception(res, 405, `method ${req.method ?? '?'} not allowed`, 'BAD_REQUEST');
-      return;
+export function storeEndpoint(options: { client: ClickHouseClient; logger: Logger; limits: QueryLimits; maxConcurrent: number }): ApiPlugin {
+  const { client, logger, limits } = options;
+  let running = 0;
+  return (app) => {
+    // Bodies arrive as bytes whatever their type: SQL, or rows for an INSERT.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WRITER_BODY_BYTES }, (_req, body, done) => done(null, body));
+    // SQL is at most 1 MiB; only a caller that may write sends more (the rows of an INSERT).
+    app.addHook('preParsing', async (req, _reply, payload) => {
+      const limit = req.caller && can(req.caller.role, 'sql.write') ? WRITER_BODY_BYTES : HTTP_LIMITS.bodyBytes;
+      return Promise.resolve(bounded(payload, limit));
+    });
+    app.setErrorHandler((err, _req, reply) => {
+      if (err instanceof UnauthenticatedError) return exception(reply.header('www-authenticate', 'Basic realm="kpi"'), 401, REFUSALS.auth.code, err.message, REFUSALS.auth.type);
+      if (err instanceof ForbiddenError) return exception(reply, 403, REFUSALS.denied.code, err.message, REFUSALS.denied.type);
+      if (err instanceof UsageError) return exception(reply, 400, REFUSALS.syntax.code, err.message, REFUSALS.syntax.type);
+      const e = err as { code?: unknown; statusCode?: unknown };
+      if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return exception(reply, 413, REFUSALS.tooLarge.code, err instanceof Error ? err.message : 'the request body is too large', REFUSALS.tooLarge.type);
+      if (typeof e.statusCode === 'number' && e.statusCode < 500) return exception(reply, e.statusCode, 1001, describeError(err), 'BAD_REQUEST');
+      const engine = engineError(err);
+      logger.warn({ err: describeError(err) }, 'store endpoint query failed');
+      return exception(reply, STATUS_BY_CODE[engine.code] ?? 500, engine.code, engine.message, engine.type);
+    });
+
+    const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const caller = authorize(req.caller, 'sql.read');
+      const sp = new URL(req.url, 'http://localhost').searchParams;
+      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+      const inUrl = sp.get('query');
+      const statement = inUrl ?? body;
+      const data = inUrl !== null ? body : '';
+      const params: Record<string, string | null> = {};
+      for (const [key, value] of sp) if (key.startsWith('param_')) params[key.slice('param_'.length)] = unescapeParam(value);
+      const asksReadOnly = req.method === 'GET' || sp.get('readonly') === '1' || sp.get('readonly') === '2';
+      const access: 'read' | 'write' = !asksReadOnly && can(caller.role, 'sql.write') ? 'write' : 'read';
+      // Admitted before the check: the check itself queues behind running queries in the engine.
+      if (access === 'read' && running >= options.maxConcurrent) {
+        return exception(reply, REFUSALS.busy.status, REFUSALS.busy.code, `${running} read-only queries are running; at most ${options.maxConcurrent} run at once (KPI_SQL_MAX_CONCURRENT)`, REFUSALS.busy.type);
+      }
+      if (access === 'read') running += 1;
+      try {
+        const checked = await checkStatement(client, statement, access === 'read' ? { access, limits } : { access });
+        // A client that leaves stops waiting for its query; the engine's own time limit ends it.
+        const abort = new AbortController();
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) abort.abort();
+        });
+        const format = checked.format ?? sp.get('default_format') ?? 'TabSeparated';
+        const result = await client.exec({
+          query: checked.sql,
+          query_params: params,
+          abort_signal: abort.signal,
+          clickhouse_settings: { default_format: format as DataFormat },
+          ...(data.length > 0 ? { values: Readable.from([data]) } : {}),
+        });
+        return reply
+          .code(200)
+          .header('x-clickhouse-format', format)
+          .header('x-clickhouse-summary', JSON.stringify(result.summary ?? {}))
+          .type('text/plain; charset=UTF-8')
+          .send(result.stream);
+      } finally {
+        if (access === 'read') running -= 1;
+      }
+    };
+    const sql = { config: { action: 'sql.read' as const } };
+    for (const url of ['/clickhouse', '/clickhouse/']) {
+      app.get(url, sql, handle);
+      app.post(url, sql, handle);
     }
-    const sp = url.searchParams;
-    const body = req.method === 'POST' ? await readBody(req, options.maxBodyBytes ?? 256 * 1024 * 1024) : '';
-    const statement = sp.get('query') ?? body;
-    const data = sp.get('query') !== null ? body : '';
-    const params: Record<string, string | null> = {};
-    for (const [key, value] of sp) if (key.startsWith('param_')) params[key.slice('param_'.length)] = unescapeParam(value);
-    const readOnly = req.method === 'GET' || sp.get('readonly') === '1' || sp.get('readonly') === '2';
-    try {
-      await checkStatement(client, statement, { readOnly });
-      const result = await client.exec({
-        query: statement,
-        query_params: params,
-        ...(data.length > 0 ? { values: Readable.from([data]) } : {}),
-      });
-      res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-summary': '{}' });
-      await pipeline(result.stream, res);
-    } catch (err) {
-      const usage = err instanceof UsageError;
-      if (!usage) logger.warn({ err: describeError(err) }, 'store endpoint query failed');
-      exception(res, usage ? 400 : 500, describeError(err), usage ? 'BAD_REQUEST' : 'QUERY_FAILED');
-    }
-  };
-  return {
-    '/clickhouse': handle,
-    '/clickhouse/': handle,
-    '/clickhouse/ping': async (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('Ok.\n');
-      return Promise.resolve();
-    },
+    app.get('/clickhouse/ping', { config: { action: 'public' } }, async (_req, reply) => reply.type('text/plain').send('Ok.\n'));
   };
 }

@@ -1,16 +1,20 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../shared/config.js';
 import { explainWarehouseError } from '../shared/clickhouse.js';
-import { ConfigError, KpiError, PrerequisiteError, UsageError, describeError } from '../shared/errors.js';
+import { ConfigError, ForbiddenError, KpiError, PrerequisiteError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { parseUInt32 } from '../shared/numbers.js';
 import type { simulateCommand } from './commands/simulate.js';
 import type * as PeriodsCommands from './commands/periods.js';
+import type * as UsersCommands from './commands/users.js';
 
 type PeriodsModule = typeof PeriodsCommands;
+type UsersModule = typeof UsersCommands;
 
-/** Exit codes: 0 done, 1 the work failed, 2 bad arguments or configuration. */
+/** Exit codes: 0 done, 1 the work failed, 2 bad arguments or configuration, 3 no valid credential or not allowed. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
+const EXIT_DENIED = 3;
 
 let cached: { config: Config; logger: Logger } | undefined;
 
@@ -160,10 +164,12 @@ export function buildProgram(): Command {
     .requiredOption('--period <id>', 'the period id')
     .option('--level <level>', 'company, region, store, department or channel')
     .option('--kpi <id>', 'one KPI (kpi kpis lists them)')
-    .option('--revision <n>', 'a revision other than the current one', (v: string) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a revision number (0 is provisional)');
-      return n;
+    .option('--revision <n>', 'a revision other than the current one (0 is provisional)', (v: string) => {
+      try {
+        return parseUInt32(v, '--revision');
+      } catch (err) {
+        throw new InvalidArgumentError(describeError(err));
+      }
     })
     .option('--json', 'print one JSON array: kpi, level, unit, value, numerator, denominator, revision, status')
     .action(async (opts: { grain: string; period: string; level?: string; kpi?: string; revision?: number; json?: boolean }) => (await periods()).valuesCommand(context().config, opts));
@@ -191,19 +197,17 @@ export function buildProgram(): Command {
     .command('approve')
     .description("finance sign-off of a closed quarter (or of its pending restatement): locks it")
     .requiredOption('--period <quarter>', 'e.g. 2026-Q3')
-    .option('--by <name>', 'who approves (default: the login name)')
     .option('--comment <text>', 'recorded with the approval', '')
     .option('--json', 'print the review state as one JSON line')
-    .action(async (opts: { period: string; by?: string; comment?: string; json?: boolean }) => (await periods()).approveCommand(context().config, opts));
+    .action(async (opts: { period: string; comment?: string; json?: boolean }) => (await periods()).approveCommand(context().config, opts));
 
   program
     .command('reopen')
     .description('reopen an approved quarter (it needs approval again)')
     .requiredOption('--period <quarter>', 'e.g. 2026-Q3')
     .requiredOption('--reason <text>', 'why: recorded in the audit trail')
-    .option('--by <name>', 'who reopens (default: the login name)')
     .option('--json', 'print the review state as one JSON line')
-    .action(async (opts: { period: string; by?: string; reason: string; json?: boolean }) => (await periods()).reopenCommand(context().config, opts));
+    .action(async (opts: { period: string; reason: string; json?: boolean }) => (await periods()).reopenCommand(context().config, opts));
 
   for (const kind of ['targets', 'inputs'] as const) {
     program
@@ -212,10 +216,67 @@ export function buildProgram(): Command {
       .command('import')
       .description(`import ${kind} from a CSV file; all rows are checked first and one bad row stores nothing`)
       .argument('<csv>', kind === 'targets' ? 'columns: kpi,grain,period,level,unit,value' : 'columns: kpi,grain,period,level,unit,value,numerator,denominator')
-      .option('--by <name>', 'who imports (default: the login name)')
       .option('--json', 'print the receipt as one JSON line')
-      .action(async (file: string, opts: { by?: string; json?: boolean }) => (await periods()).importCommand(context().config, kind, file, opts));
+      .action(async (file: string, opts: { json?: boolean }) => (await periods()).importCommand(context().config, kind, file, opts));
   }
+
+  const users = (): Promise<UsersModule> => import('./commands/users.js');
+  const usersCmd = program.command('users').description('people and services that may use the pipeline (admin)');
+  usersCmd
+    .command('add')
+    .description('add a user with a role; then give them a token with kpi tokens create')
+    .argument('<name>', 'letters, digits, . _ @ - (1-64)')
+    .requiredOption('--role <role>', 'viewer, analyst, operator, finance or admin (service with --service)')
+    .option('--service', 'a service principal (ingest, worker, another kpi process): role service')
+    .option('--json', 'print the user as one JSON line')
+    .action(async (name: string, opts: { role: string; service?: boolean; json?: boolean }) => (await users()).usersAddCommand(context().config, name, opts));
+  usersCmd
+    .command('list')
+    .description('every user: role, disabled, live tokens')
+    .option('--json', 'print one JSON array')
+    .action(async (opts: { json?: boolean }) => (await users()).usersListCommand(context().config, opts));
+  usersCmd
+    .command('disable')
+    .description('disable a user: every token of theirs stops working at once')
+    .argument('<name>', 'the user')
+    .option('--enable', 'enable the user again instead')
+    .option('--json', 'print the user as one JSON line')
+    .action(async (name: string, opts: { enable?: boolean; json?: boolean }) => (await users()).usersDisableCommand(context().config, name, opts));
+
+  const tokensCmd = program.command('tokens').description('credentials of users (admin); a token is shown once and stored only as a hash');
+  tokensCmd
+    .command('create')
+    .description('create a token for a user and print it once')
+    .argument('<user>', 'whose token')
+    .requiredOption('--name <name>', 'what the token is for, e.g. laptop, grafana')
+    .option('--scope <role>', "a role with no more rights than the user's own (default: the user's role)")
+    .option('--expires <date>', 'when it stops working, e.g. 2027-03-31 or 2027-03-31T18:00:00Z')
+    .option('--json', 'print the token and its record as one JSON line')
+    .action(async (user: string, opts: { name: string; scope?: string; expires?: string; json?: boolean }) => (await users()).tokensCreateCommand(context().config, user, opts));
+  tokensCmd
+    .command('generate')
+    .description('print a new random token without storing it: a first admin token for KPI_BOOTSTRAP_TOKEN_FILE')
+    .action(async () => (await users()).tokensGenerateCommand());
+  tokensCmd
+    .command('list')
+    .description('tokens (never their secrets): id, user, scope, expiry, revoked')
+    .option('--user <name>', 'only this user')
+    .option('--json', 'print one JSON array')
+    .action(async (opts: { user?: string; json?: boolean }) => (await users()).tokensListCommand(context().config, opts));
+  tokensCmd
+    .command('revoke')
+    .description('revoke a token at once')
+    .argument('<id>', 'the token id (kpi tokens list)')
+    .option('--json', 'print the token record as one JSON line')
+    .action(async (id: string, opts: { json?: boolean }) => (await users()).tokensRevokeCommand(context().config, id, opts));
+
+  program
+    .command('audit')
+    .description('the audit trail')
+    .command('verify')
+    .description("check the hash chains of period_audit and imports; exit 1 naming the first broken link")
+    .option('--json', 'print the reports as one JSON line')
+    .action(async (opts: { json?: boolean }) => (await users()).auditVerifyCommand(context().config, opts));
 
   program
     .command('scorecards')
@@ -283,9 +344,10 @@ main(process.argv).then(
   (raw: unknown) => {
     const err = explainWarehouseError(raw) ?? raw;
     const usage = err instanceof ConfigError || err instanceof UsageError;
+    const denied = err instanceof UnauthenticatedError || err instanceof ForbiddenError;
     const known = err instanceof KpiError || err instanceof PrerequisiteError;
     process.stderr.write(`kpi: ${describeError(err)}\n`);
     if (!known && !usage && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exit(usage ? EXIT_USAGE : EXIT_FAILURE);
+    process.exit(denied ? EXIT_DENIED : usage ? EXIT_USAGE : EXIT_FAILURE);
   },
 );

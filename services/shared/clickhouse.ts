@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.js';
-import { KpiError, StoreBusyError, describeError } from './errors.js';
+import { ForbiddenError, KpiError, StoreBusyError, UnauthenticatedError, UsageError, describeError } from './errors.js';
 
 export type { ClickHouseClient };
 
@@ -17,7 +17,47 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
  * @clickhouse/client now bundles its own copy: one shape, two declarations, hence the cast.
  */
 function chdbConnection(path: string): ClientConnection {
-  return createChdbConnection({ path }) as unknown as ClientConnection;
+  return oneAtATime(createChdbConnection({ path }) as unknown as ClientConnection);
+}
+
+type ConnectionMethod = 'query' | 'exec' | 'command' | 'insert' | 'ping';
+
+/**
+ * The embedded engine runs one statement at a time on its session, and a statement that
+ * fails after writing part of its output leaves that output in front of the next
+ * statement's answer (chDB 26: `SELECT number … SETTINGS max_result_rows = 1000` failing at
+ * row 1,100, or a `throwIf` mid-way, prefixes the next result). So every caller in this
+ * process — ingest, closes, the HTTP API, the SQL door — takes its turn here, and after a
+ * failure a throwaway `SELECT 1` takes the leftovers before the next turn begins.
+ */
+function oneAtATime(connection: ClientConnection): ClientConnection {
+  let turn: Promise<unknown> = Promise.resolve();
+  const drain = async (): Promise<void> => {
+    for (let i = 0; i < 3; i += 1) {
+      try {
+        const result = await connection.query({ query: 'SELECT 1 FORMAT TabSeparated', query_id: `kpi-drain-${i}` });
+        let text = '';
+        for await (const chunk of result.stream as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+        if (text === '1\n') return;
+      } catch {
+        /* the next attempt drains what this one left */
+      }
+    }
+  };
+  const serial = <M extends ConnectionMethod>(method: M): ClientConnection[M] =>
+    ((params: never) => {
+      const run = turn.then(async () => {
+        try {
+          return await (connection[method] as (p: never) => Promise<unknown>)(params);
+        } catch (err) {
+          await drain();
+          throw err;
+        }
+      });
+      turn = run.catch(() => undefined);
+      return run;
+    }) as ClientConnection[M];
+  return { query: serial('query'), exec: serial('exec'), command: serial('command'), insert: serial('insert'), ping: serial('ping'), close: () => connection.close() };
 }
 
 /** An open connection to the warehouse: the embedded engine or a ClickHouse server. */
@@ -65,9 +105,10 @@ function publishedEndpoint(storePath: string, holder: number): { pid: number; ur
  * The one place that constructs ClickHouse clients. With `CLICKHOUSE_URL` it talks to a
  * server; otherwise it opens the embedded chDB engine on its data folder, which only one
  * process may hold at a time. The pipeline's database is created when missing, and every
- * query runs in it, so SQL elsewhere names tables without a database.
+ * query runs in it, so SQL elsewhere names tables without a database. `credential` is
+ * presented to the kpi process that holds an embedded store, when another one does.
  */
-export async function openWarehouse(config: Config['clickhouse']): Promise<Warehouse> {
+export async function openWarehouse(config: Config['clickhouse'], options: { credential?: string } = {}): Promise<Warehouse> {
   if (config.mode === 'server') {
     const base = new URL(config.url);
     const bootstrap = createClient({ ...QUIET, url: base.origin, ...(base.pathname !== '/' ? { pathname: base.pathname } : {}), username: config.user, password: config.password });
@@ -104,7 +145,14 @@ export async function openWarehouse(config: Config['clickhouse']): Promise<Wareh
     const via = publishedEndpoint(config.path, holder);
     if (!via) throw busy();
     const endpoint = new URL(via.url);
-    const client = createClient({ ...QUIET, url: endpoint.origin, pathname: endpoint.pathname, compression: { request: false, response: false } });
+    // The holder authenticates every request: the caller's token travels as ClickHouse's password.
+    const client = createClient({
+      ...QUIET,
+      url: endpoint.origin,
+      pathname: endpoint.pathname,
+      compression: { request: false, response: false },
+      ...(options.credential ? { username: 'default', password: options.credential } : {}),
+    });
     return { client, mode: 'embedded', location: `${config.path} (through kpi process ${via.pid})`, database: config.database, via, close: () => client.close() };
   }
   let client: ClickHouseClient;
@@ -174,11 +222,17 @@ export async function queryRows<T = Record<string, unknown>>(
 }
 
 /**
- * A warehouse error a person can act on, or undefined: a missing table means the store was
- * never migrated (ClickHouse error 60, UNKNOWN_TABLE).
+ * A warehouse error a person can act on, or undefined: a refusal of the door (bad or missing
+ * credential, not allowed, not parsable), or a missing table, which means the store was never
+ * migrated (ClickHouse error 60, UNKNOWN_TABLE).
  */
 export function explainWarehouseError(err: unknown): KpiError | undefined {
   const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  // Refusals of a kpi process's store door (ClickHouse's codes for them).
+  const said = err instanceof Error ? err.message : '';
+  if (code === '516') return new UnauthenticatedError(said);
+  if (code === '497') return new ForbiddenError(said);
+  if (code === '62') return new UsageError(said);
   if (code !== '60') return undefined;
   const table = /identifier '([^']+)'|Table \S+\.(\S+) does not exist/.exec(err instanceof Error ? err.message : '');
   const name = table?.[1] ?? table?.[2] ?? 'a table';

@@ -27,6 +27,9 @@ const identifier = z
 
 const port = z.coerce.number().int().min(1).max(65_535);
 
+/** Roles of infra/clickhouse/access.sql and ClickHouse's own user: never the reader user's name. */
+const RESERVED_CLICKHOUSE_NAMES = ['kpi_reader', 'kpi_writer', 'default'];
+
 /**
  * Every environment variable the program reads, with its default. This is the only place
  * that knows their names; `loadConfig(process.env)` is called once at start.
@@ -66,6 +69,12 @@ export const EnvSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
   /** Database that holds every table of the pipeline. @default "kpi" */
   CLICKHOUSE_DATABASE: identifier.default('kpi'),
+  /** Read-only ClickHouse user for Grafana and analysts that `kpi migrate` keeps in server mode (role kpi_reader). @default "kpi_reader_user" */
+  CLICKHOUSE_READER_USER: identifier
+    .refine((v) => !RESERVED_CLICKHOUSE_NAMES.includes(v), `expected a name other than ${RESERVED_CLICKHOUSE_NAMES.join(', ')}`)
+    .default('kpi_reader_user'),
+  /** Password of that user, at least 12 characters; unset: `kpi migrate` creates no reader user. @default unset */
+  CLICKHOUSE_READER_PASSWORD: z.string().min(12, 'expected at least 12 characters').optional(),
   /** Folder of the embedded ClickHouse data. @default "<KPI_DATA_DIR>/clickhouse" */
   CHDB_PATH: z.string().trim().min(1).optional(),
   /** Folder for runtime data: service data, logs, pid files. @default "<project>/.data" */
@@ -104,24 +113,72 @@ export const EnvSchema = z.object({
   KPI_SCORECARDS_FILE: z.string().trim().min(1).optional(),
   /** Java installation for the local Kafka broker; else `java` on PATH. @default unset */
   JAVA_HOME: z.string().trim().min(1).optional(),
+  /** The credential the `kpi` command presents (a token from `kpi tokens create`); overrides KPI_TOKEN_FILE. @default unset */
+  KPI_TOKEN: z.string().trim().min(1).optional(),
+  /** File holding the `kpi` command's credential (mode 0600); the first start writes the admin token there. @default "<CHDB_PATH>.token" (server mode: "<KPI_DATA_DIR>/<CLICKHOUSE_DATABASE>.token") */
+  KPI_TOKEN_FILE: z.string().trim().min(1).optional(),
+  /** File holding the first admin token to use on a store without users (e.g. a Docker secret) instead of generating one. @default unset */
+  KPI_BOOTSTRAP_TOKEN_FILE: z.string().trim().min(1).optional(),
+  /** Comma-separated Host header names the HTTP API answers (DNS-rebinding guard); "*" accepts any. @default "localhost,127.0.0.1,[::1]" plus KPI_API_HOST */
+  KPI_API_ALLOWED_HOSTS: z.string().trim().optional(),
+  /** A token Prometheus presents for /metrics alone (Bearer), so metrics stay readable while the store is down. @default unset (a user's token with values.read) */
+  KPI_METRICS_TOKEN: z.string().trim().min(32, 'expected at least 32 characters').optional(),
+  /** Comma-separated browser origins allowed to call the API cross-origin (CORS). @default "" (none) */
+  KPI_API_CORS_ORIGINS: z.string().trim().optional(),
+  /** Read-only SQL: seconds a query may run before the engine stops it. @default 30 */
+  KPI_SQL_MAX_EXECUTION_SECONDS: z.coerce.number().int().min(1).max(3_600).default(30),
+  /** Read-only SQL: bytes of memory one query may use. @default 2147483648 (2 GiB) */
+  KPI_SQL_MAX_MEMORY_BYTES: z.coerce.number().int().min(1_048_576).default(2 * 1024 ** 3),
+  /** Read-only SQL: rows a result may hold. @default 1000000 */
+  KPI_SQL_MAX_RESULT_ROWS: z.coerce.number().int().min(1).default(1_000_000),
+  /** Read-only SQL: bytes a result may hold. @default 104857600 (100 MiB) */
+  KPI_SQL_MAX_RESULT_BYTES: z.coerce.number().int().min(1_024).default(100 * 1024 ** 2),
+  /** Read-only SQL: rows one query may read from tables. @default 2000000000 */
+  KPI_SQL_MAX_ROWS_TO_READ: z.coerce.number().int().min(1).default(2_000_000_000),
+  /** Read-only SQL queries the HTTP API runs at once; more are refused with 503 until one ends. @default 4 */
+  KPI_SQL_MAX_CONCURRENT: z.coerce.number().int().min(1).max(64).default(4),
+  /** Four eyes on quarters: "on" refuses an approval by whoever imported the quarter's targets or inputs or reopened it. @default "on" */
+  KPI_FOUR_EYES: z.enum(['on', 'off']).default('on'),
   /** Log level: fatal, error, warn, info, debug, trace or silent. @default "info" */
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
 export type Env = z.input<typeof EnvSchema>;
 
+/** Bounds of one read-only SQL query, applied by the engine as the query's own settings. */
+export interface QueryLimits {
+  maxExecutionSeconds: number;
+  maxMemoryBytes: number;
+  maxResultRows: number;
+  maxResultBytes: number;
+  maxRowsToRead: number;
+}
+
 export interface Config {
   kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string };
   temporal: { address: string; namespace: string; taskQueue: string };
   clickhouse:
-    | { mode: 'server'; url: string; user: string; password: string; database: string }
+    | { mode: 'server'; url: string; user: string; password: string; database: string; reader?: { user: string; password: string } }
     | { mode: 'embedded'; path: string; database: string };
   paths: { dataDir: string; toolsDir: string };
   business: { timeZone: string; fiscalYearStartMonth: number };
   stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
-  api: { host: string; port: number };
+  api: { host: string; port: number; allowedHosts: string[] | '*'; corsOrigins: string[]; metricsToken: string | undefined };
+  auth: { token: string | undefined; tokenFile: string; bootstrapTokenFile: string | undefined; fourEyes: boolean };
+  sql: { limits: QueryLimits; maxConcurrent: number };
   close: { idPrefix: string; graceMs: number; concurrency: number; provisionalIntervalMs: number; restateDebounceMs: number; lateCheckMs: number; scorecardsFile: string | undefined };
   logLevel: (typeof LOG_LEVELS)[number];
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+}
+
+/** Host names (without port) the API answers to: loopback names and its own interface. */
+function allowedHosts(value: string | undefined, host: string): string[] | '*' {
+  if (value === '*') return '*';
+  const given = list(value);
+  return given.length > 0 ? given.map((h) => h.toLowerCase()) : ['localhost', '127.0.0.1', '[::1]', host.toLowerCase()];
 }
 
 /** Empty strings count as unset, as a shell user would expect from `VAR= kpi …`. */
@@ -132,6 +189,18 @@ function withoutEmpty(env: Record<string, string | undefined>): Record<string, s
     if (value !== undefined && value !== '') out[key] = value;
   }
   return out;
+}
+
+/**
+ * The read-only account, when its password is set. It must not be the account the services
+ * log in with: `kpi migrate` sets the reader's password and default role.
+ */
+function readerAccount(e: z.output<typeof EnvSchema>): { reader?: { user: string; password: string } } {
+  if (e.CLICKHOUSE_READER_PASSWORD === undefined) return {};
+  if (e.CLICKHOUSE_READER_USER === e.CLICKHOUSE_USER) {
+    throw new ConfigError(`Invalid configuration:\n  CLICKHOUSE_READER_USER: expected a user other than CLICKHOUSE_USER (got ${JSON.stringify(e.CLICKHOUSE_READER_USER)})`);
+  }
+  return { reader: { user: e.CLICKHOUSE_READER_USER, password: e.CLICKHOUSE_READER_PASSWORD } };
 }
 
 /**
@@ -158,7 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, topicPrefix: e.KPI_TOPIC_PREFIX, ingestGroup: e.KPI_INGEST_GROUP },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.KPI_TASK_QUEUE },
     clickhouse: e.CLICKHOUSE_URL
-      ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE, ...readerAccount(e) }
       : { mode: 'embedded', path: path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse')), database: e.CLICKHOUSE_DATABASE },
     paths: { dataDir, toolsDir },
     business: { timeZone: e.KPI_TIME_ZONE, fiscalYearStartMonth: e.KPI_FISCAL_YEAR_START_MONTH },
@@ -169,7 +238,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       temporalUiPort: e.KPI_STACK_TEMPORAL_UI_PORT,
       javaHome: e.JAVA_HOME,
     },
-    api: { host: e.KPI_API_HOST, port: e.KPI_API_PORT },
+    api: { host: e.KPI_API_HOST, port: e.KPI_API_PORT, allowedHosts: allowedHosts(e.KPI_API_ALLOWED_HOSTS, e.KPI_API_HOST), corsOrigins: list(e.KPI_API_CORS_ORIGINS), metricsToken: e.KPI_METRICS_TOKEN },
+    auth: {
+      token: e.KPI_TOKEN,
+      tokenFile: path.resolve(root, e.KPI_TOKEN_FILE ?? (e.CLICKHOUSE_URL ? path.join(dataDir, `${e.CLICKHOUSE_DATABASE}.token`) : `${path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse'))}.token`)),
+      bootstrapTokenFile: e.KPI_BOOTSTRAP_TOKEN_FILE === undefined ? undefined : path.resolve(root, e.KPI_BOOTSTRAP_TOKEN_FILE),
+      fourEyes: e.KPI_FOUR_EYES === 'on',
+    },
+    sql: {
+      limits: {
+        maxExecutionSeconds: e.KPI_SQL_MAX_EXECUTION_SECONDS,
+        maxMemoryBytes: e.KPI_SQL_MAX_MEMORY_BYTES,
+        maxResultRows: e.KPI_SQL_MAX_RESULT_ROWS,
+        maxResultBytes: e.KPI_SQL_MAX_RESULT_BYTES,
+        maxRowsToRead: e.KPI_SQL_MAX_ROWS_TO_READ,
+      },
+      maxConcurrent: e.KPI_SQL_MAX_CONCURRENT,
+    },
     close: {
       idPrefix: e.KPI_WORKFLOW_ID_PREFIX,
       graceMs: e.KPI_CLOSE_GRACE_SECONDS * 1_000,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_SCORECARDS, parseScorecardConfig, type ScorecardConfig } from '../../schemas/scorecards/index.js';
+import { DEFAULT_SCORECARDS } from '../../schemas/scorecards/defaults.js';
+import { parseScorecardConfig, type ScorecardConfig } from '../../schemas/scorecards/index.js';
 import type { Config } from './config.js';
 import { ConfigError, describeError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lastJsonLine, runKpi } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
@@ -55,13 +55,17 @@ describe('kpi command line', () => {
     expect(lastJsonLine(hostile.stdout)).toEqual([]);
 
     const drop = await runKpi(['sql', 'DROP TABLE dead_letters'], e);
-    expect(drop.code).toBe(2);
-    expect(drop.stderr).toContain('Read-only access: DROP statements are refused');
+    expect(drop.code).toBe(3);
+    expect(drop.stderr).toContain('DROP statements are refused: read access runs only SELECT, SHOW, DESCRIBE and EXISTS');
+    const file = await runKpi(['sql', "SELECT * FROM file('/etc/passwd')"], e);
+    expect(file.code).toBe(3);
+    expect(file.stderr).toContain('table function file() is refused: it reaches files of the host');
     const smuggled = await runKpi(['sql', 'SELECT 1; DROP TABLE dead_letters'], e);
     expect(smuggled.code).toBe(2);
     expect(smuggled.stderr).toContain('Multi-statements are not allowed');
+    expect(smuggled.stderr).not.toContain('In scope');
     const use = await runKpi(['sql', 'USE system', '--write'], e);
-    expect(use.code).toBe(2);
+    expect(use.code).toBe(3);
     expect(use.stderr).toContain('USE statements are refused');
     expect(lastJsonLine((await runKpi(['sql', query, '-p', 't=dead_letters', '-f', 'json'], e)).stdout)).toEqual([{ name: 'dead_letters' }]);
   });
@@ -77,7 +81,7 @@ describe('kpi command line', () => {
     );
     try {
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-      const result = await runKpi(['sql', 'SELECT 1'], e);
+      const result = await runKpi(['sql', 'SELECT 1'], { ...e, KPI_TOKEN: 'kpi_aaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('is held by another process');
       expect(existsSync(String(e['CHDB_PATH']))).toBe(true);
@@ -110,8 +114,8 @@ describe('kpi command line', () => {
   it('period commands on an empty store: nothing closed yet, provisional values empty, the catalog listed', async () => {
     const e = env();
     const unmigrated = await runKpi(['periods'], e);
-    expect(unmigrated.code).toBe(1);
-    expect(unmigrated.stderr).toContain('The warehouse has no table period_revisions yet: run `npx kpi migrate` first');
+    expect(unmigrated.code).toBe(3);
+    expect(unmigrated.stderr).toContain('The first `kpi run` or `kpi migrate` on a new store writes the admin');
     expect(unmigrated.stderr).not.toMatch(/\n\s+at /);
     expect((await runKpi(['migrate'], e)).code).toBe(0);
     const periods = await runKpi(['periods', '--json'], e);
@@ -127,9 +131,40 @@ describe('kpi command line', () => {
     expect(card.stderr).toContain('unknown scorecard "nope"; known: operations_department');
   });
 
-  it('approving a quarter that was never closed says so', async () => {
-    const result = await runKpi(['approve', '--period', '2019-Q1', '--by', 'ana'], env({ KPI_WORKFLOW_ID_PREFIX: `cli-${Date.now()}.` }));
+  it('users and tokens: the admin adds finance, whose token approves; a typed name is not accepted', async () => {
+    const e = env({ KPI_WORKFLOW_ID_PREFIX: `cli-${Date.now()}.` });
+    const first = await runKpi(['migrate'], e);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`created the user admin; its token is in ${String(e['CHDB_PATH'])}.token (mode 0600)`);
+    expect(statSync(`${String(e['CHDB_PATH'])}.token`).mode & 0o777).toBe(0o600);
+    expect((await runKpi(['users', 'add', 'ana', '--role', 'finance'], e)).code).toBe(0);
+    expect((await runKpi(['users', 'add', 'ana', '--role', 'viewer'], e)).stderr).toContain('ana already exists');
+    const made = await runKpi(['tokens', 'create', 'ana', '--name', 'laptop', '--json'], e);
+    expect(made.code).toBe(0);
+    const { token, token_id: id } = lastJsonLine<{ token: string; token_id: string }>(made.stdout);
+    expect(lastJsonLine<{ token_id: string; principal: string }[]>((await runKpi(['tokens', 'list', '--json'], e)).stdout).map((t) => [t.token_id, t.principal])).toContainEqual([id, 'ana']);
+    expect((await runKpi(['tokens', 'list'], e)).stdout).not.toContain(token);
+
+    const byAdmin = await runKpi(['approve', '--period', '2019-Q1'], e);
+    expect(byAdmin.code).toBe(3);
+    expect(byAdmin.stderr).toContain('admin (admin) may not approve a quarter');
+    const typed = await runKpi(['approve', '--period', '2019-Q1', '--by', 'Chief Financial Officer'], { ...e, KPI_TOKEN: token });
+    expect(typed.code).toBe(2);
+    expect(typed.stderr).toContain("unknown option '--by'");
+    const result = await runKpi(['approve', '--period', '2019-Q1'], { ...e, KPI_TOKEN: token });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('2019-Q1 has no review: only a closed quarter can be approved or reopened');
+
+    expect((await runKpi(['tokens', 'revoke', id], e)).code).toBe(0);
+    const revoked = await runKpi(['periods'], { ...e, KPI_TOKEN: token });
+    expect(revoked.code).toBe(3);
+    expect(revoked.stderr).toContain('this token has been revoked');
+    const none = await runKpi(['periods'], { ...e, KPI_TOKEN_FILE: '/nonexistent/token' });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('no credential: set KPI_TOKEN');
+    chmodSync(`${String(e['CHDB_PATH'])}.token`, 0o644);
+    const open = await runKpi(['periods'], e);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain('can be read by other users: chmod 600 it');
   });
 });

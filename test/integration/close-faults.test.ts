@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { insertRows, openWarehouse, queryRows } from '../../services/shared/clickhouse.js';
 import { loadConfig } from '../../services/shared/config.js';
 import { migrate } from '../../services/shared/migrations.js';
@@ -58,7 +59,9 @@ describe('close under faults', () => {
     try {
       const { handle } = await startClose(temporal.client, { ...periodSettings(config), grain: 'month', period: '2026-06', force: true, graceMs: 0 }, { taskQueue: config.temporal.taskQueue });
       // Kill it once the close is computing: its revision is begun, its values not all written.
-      const reader = await openWarehouse(config.clickhouse);
+      // The worker holds the store: read through it with the admin token its first start wrote.
+      const credential = readFileSync(`${String(env['CHDB_PATH'])}.token`, 'utf8').trim();
+      const reader = await openWarehouse(config.clickhouse, { credential });
       let seen: { computing: number; values: number } | undefined;
       try {
         seen = await waitFor(
@@ -82,7 +85,7 @@ describe('close under faults', () => {
       const result = await handle.result();
       expect(result).toMatchObject({ revision: 1, alreadyClosed: false, forced: true });
 
-      const after = await openWarehouse(config.clickhouse);
+      const after = await openWarehouse(config.clickhouse, { credential });
       try {
         const p = parsePeriod('month', '2026-06', calendar);
         const expected = oracleKpis(events, { startMs: Date.parse(p.start), endMs: Date.parse(p.end), previousStartMs: Date.parse(previousPeriod(p, calendar).start) });

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { openWarehouse } from '../../services/shared/clickhouse.js';
 import { createKafka, deleteTopics } from '../../services/shared/kafka.js';
 import { waitFor } from '../../services/shared/wait.js';
@@ -47,6 +49,9 @@ function expectStats(stats: Stats, sim: Simulation): void {
   });
 }
 
+/** What Prometheus would present for /metrics (KPI_METRICS_TOKEN). */
+const METRICS_TOKEN = randomBytes(24).toString('base64url');
+
 describe('ingest under faults', () => {
   it('gives identical counts and sums after being killed with SIGKILL at five random moments', async () => {
     const { env, kafka, names, prefix } = await environment();
@@ -64,17 +69,21 @@ describe('ingest under faults', () => {
         kills.push(after);
       }
       const final = startKpi(['ingest'], env);
-      await waitFor(async () => ((await groupCaughtUp(kafka, String(env['KPI_INGEST_GROUP']), Object.values(names.families))) ? true : undefined), {
-        timeoutMs: 5 * 60_000,
-        intervalMs: 1_000,
-        what: `ingest to catch up after kills at ${kills.join(', ')} ms`,
-      });
-      // While `kpi ingest` holds the store, `kpi stats` reaches it through that process.
-      const live = await runKpi(['stats', '--json'], env);
-      expect(live.code).toBe(0);
-      expectStats(lastJsonLine<Stats>(live.stdout), sim);
-      final.child.kill('SIGTERM');
-      expect(await exited(final.child)).toBe(0);
+      try {
+        await waitFor(async () => ((await groupCaughtUp(kafka, String(env['KPI_INGEST_GROUP']), Object.values(names.families))) ? true : undefined), {
+          timeoutMs: 5 * 60_000,
+          intervalMs: 1_000,
+          what: `ingest to catch up after kills at ${kills.join(', ')} ms`,
+        });
+        // While `kpi ingest` holds the store, `kpi stats` reaches it through that process.
+        const live = await runKpi(['stats', '--json'], env);
+        expect(live.stderr).toBe('');
+        expect(live.code).toBe(0);
+        expectStats(lastJsonLine<Stats>(live.stdout), sim);
+      } finally {
+        final.child.kill('SIGTERM');
+        expect(await exited(final.child)).toBe(0);
+      }
 
       // And with nothing running, straight from the store.
       const warehouse = await openWarehouse(loadConfig(env).clickhouse);
@@ -96,6 +105,7 @@ describe('ingest under faults', () => {
     const { env: ingestEnv, kafka, names, prefix } = await environment({
       KPI_TOPIC_PREFIX: store.prefix,
       CLICKHOUSE_URL: `http://127.0.0.1:${storePort}/clickhouse`,
+      KPI_METRICS_TOKEN: METRICS_TOKEN,
       KPI_API_PORT: String(await freePort()),
     });
     const sim = simulate(31);
@@ -105,6 +115,8 @@ describe('ingest under faults', () => {
       return res?.ok ? true : undefined;
     };
     await waitFor(health(String(storePort)), { timeoutMs: 60_000, what: 'kpi api to serve the store' });
+    // Ingest presents a credential that may write: here the admin token the first start wrote.
+    ingestEnv['CLICKHOUSE_PASSWORD'] = readFileSync(`${String(store.env['CHDB_PATH'])}.token`, 'utf8').trim();
     const ingest = startKpi(['ingest'], ingestEnv);
     try {
       await waitFor(health(ingestEnv['KPI_API_PORT']), { timeoutMs: 60_000, what: 'kpi ingest to start' });
@@ -126,15 +138,19 @@ describe('ingest under faults', () => {
       await publishing;
       await new Promise((r) => setTimeout(r, 10_000));
       expect(ingest.child.exitCode).toBeNull();
-      const metrics = await (await fetch(`http://127.0.0.1:${ingestEnv['KPI_API_PORT']}/metrics`)).text();
+      // The store is down, so only the environment's metrics token can read /metrics now.
+      expect((await fetch(`http://127.0.0.1:${ingestEnv['KPI_API_PORT']}/metrics`)).status).toBe(401);
+      const metrics = await (await fetch(`http://127.0.0.1:${ingestEnv['KPI_API_PORT']}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       expect(metrics).toMatch(/kpi_ingest_paused 1/);
       expect(Number(/kpi_ingest_retries_total\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
 
       api = startKpi(['api'], store.env);
       await waitFor(async () => ((await groupCaughtUp(kafka, String(ingestEnv['KPI_INGEST_GROUP']), Object.values(names.families))) ? true : undefined), {
-        timeoutMs: 5 * 60_000,
+        timeoutMs: 100_000,
         intervalMs: 1_000,
         what: 'ingest to recover and catch up',
+      }).catch((err: unknown) => {
+        throw new Error(`${String(err)}\n--- kpi ingest:\n${ingest.output()}\n--- kpi api:\n${api.output()}`);
       });
       const stats = await runKpi(['stats', '--json'], store.env);
       expectStats(lastJsonLine<Stats>(stats.stdout), sim);

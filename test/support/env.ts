@@ -6,7 +6,10 @@ import { loadConfig, type Config } from '../../services/shared/config.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** A fresh temporary folder, unique per call. */
+/**
+ * A fresh temporary folder, unique per call, under os.tmpdir(). `npm test` points TMPDIR at
+ * a folder of its own run and removes it when jest ends; plain jest uses the system's.
+ */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `kpi-${prefix}-`));
 }

@@ -3,6 +3,7 @@ import type { Grain } from '../../schemas/calendar/index.js';
 import type { KpiId } from '../../schemas/kpis/catalog.js';
 import { LEVELS, chInstant, compileKpis } from '../../schemas/kpis/compile.js';
 import { scoreScorecard, scorecardsFor, type ScorecardConfig, type UnitValue } from '../../schemas/scorecards/index.js';
+import { appendChained } from '../../services/periods/audit-chain.js';
 import { insertRows, queryRows, type ClickHouseClient } from '../../services/shared/clickhouse.js';
 import { topicEndOffsets, type Kafka } from '../../services/shared/kafka.js';
 
@@ -198,7 +199,8 @@ export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseD
           read_at: row?.read_at ?? at,
         },
       ]);
-      await insertRows(clickhouse, 'period_audit', [
+      // Chained (seq, prev_hash, hash); a retried call finds its row stored and writes nothing.
+      await appendChained(clickhouse, 'period_audit', [
         { at, grain: input.grain, period: input.period, revision: input.revision, action: input.action, actor: input.actor, comment: input.comment, details: JSON.stringify(input.details ?? {}) },
       ]);
     },

@@ -1,6 +1,12 @@
 import type { ClickHouseClient } from '../../services/shared/clickhouse.js';
 import { warehouseStats } from '../../services/ingest/stats.js';
-import type { WarehouseCounts } from '../definitions/warehouse-counts.js';
+
+/** What the warehouse holds: distinct valid events, dead letters, events by family. */
+export interface WarehouseCounts {
+  stored: number;
+  deadLetters: number;
+  byFamily: Record<string, number>;
+}
 
 export interface WarehouseDeps {
   clickhouse: ClickHouseClient;

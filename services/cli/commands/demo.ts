@@ -13,7 +13,9 @@ import { createIngestMetrics } from '../../ingest/metrics.js';
 import { warehouseStats, type WarehouseStats } from '../../ingest/stats.js';
 import { generateEvents, type Simulation } from '../../simulator/generate.js';
 import { Rng } from '../../simulator/rng.js';
-import { parseImportCsv, storeImport } from '../../periods/imports.js';
+import { addPrincipal, createAuthenticator, createToken, ensureAdmin, writeCredential } from '../../auth/principals.js';
+import { localOperations, type Operations } from '../../operations/operations.js';
+import { signOffWith } from '../../operations/sign-off.js';
 import { startLateEventWatcher } from '../../periods/late-events.js';
 import { periodStatus, readRestatements, readScorecards } from '../../periods/read.js';
 import { UsageError, describeError } from '../../shared/errors.js';
@@ -24,7 +26,7 @@ import { publish } from '../../simulator/produce.js';
 import { stackUp } from '../../stack/stack.js';
 import { FAMILIES, EVENT_SCHEMAS, topicNames, type Family } from '../../../schemas/events/index.js';
 import { startWorker } from '../../../workflows/worker.js';
-import { approveQuarter, periodSettings, reportLateEvents, restateWorkflowId, reviewWorkflowId, startClose } from '../../../workflows/client.js';
+import { periodSettings, reportLateEvents, restateWorkflowId, reviewWorkflowId, startClose } from '../../../workflows/client.js';
 import { formatMs, renderTable } from '../output.js';
 
 /** The demo's own environment: topics, consumer group and store, reset on every run. */
@@ -116,6 +118,19 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   try {
     await step('apply migrations', () => migrate(warehouse.client));
+    // The people of the demo: the store's admin adds an operator, who imports and closes,
+    // and a finance approver; each acts through a token, as anyone would.
+    const people = await step('users: admin adds an operator and a finance approver, each with a token', async () => {
+      await ensureAdmin(warehouse.client, { tokenFile: `${storePath}.token`, bootstrapTokenFile: undefined });
+      const authenticator = createAuthenticator(warehouse.client);
+      const as = async (name: string, role: 'operator' | 'finance'): Promise<Operations> => {
+        await addPrincipal(warehouse.client, { name, role }, 'admin');
+        const { token } = await createToken(warehouse.client, { principal: name, name: 'demo' }, 'admin');
+        writeCredential(path.join(config.paths.dataDir, 'demo', `${name}.token`), token);
+        return localOperations({ clickhouse: warehouse.client, calendar, fourEyes: true, signOff: () => Promise.resolve(signOffWith(client, DEMO_WORKFLOW_PREFIX)) }, await authenticator.authenticate(token));
+      };
+      return { operator: await as('demo-operator', 'operator'), finance: await as('demo-finance', 'finance') };
+    });
     const sim = await step(`simulate ${from} … ${to} (${quarter.id} and the month before), ${options.stores} stores in ${options.regions} regions`, () =>
       Promise.resolve(
         generateEvents({
@@ -169,8 +184,8 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         for (const kind of ['targets', 'inputs'] as const) {
           const file = path.join(config.paths.dataDir, 'demo', `${kind}.csv`);
           writeFileSync(file, files[kind]);
-          const receipt = await storeImport(warehouse.client, kind, parseImportCsv(kind, files[kind], calendar), { importedBy: 'demo', source: file, content: files[kind] });
-          out(`  ${receipt.rows} ${kind} rows from ${path.relative(process.cwd(), file)}`);
+          const receipt = await people.operator.importCsv(kind, files[kind], file);
+          out(`  ${receipt.rows} ${kind} rows from ${path.relative(process.cwd(), file)}, imported by ${receipt.importedBy}`);
         }
       });
 
@@ -188,7 +203,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
           while (next < periods.length) {
             const p = periods[next++];
             if (!p) return;
-            const { handle } = await startClose(client, { ...settings, grain: p.grain, period: p.id, graceMs: 0, pollMs: 1_000, actor: 'demo' }, { taskQueue: DEMO_TASK_QUEUE });
+            const { handle } = await startClose(client, { ...settings, grain: p.grain, period: p.id, graceMs: 0, pollMs: 1_000, actor: people.operator.caller.name }, { taskQueue: DEMO_TASK_QUEUE });
             await handle.result();
             done += 1;
             if (done % 10 === 0 || done === periods.length) process.stderr.write(`  closed ${done}/${periods.length}\n`);
@@ -196,7 +211,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         };
         await Promise.all(Array.from({ length: CLOSES_IN_FLIGHT }, lane));
       });
-      await step(`finance approves ${quarter.id}`, () => approveQuarter(client, DEMO_WORKFLOW_PREFIX, quarter.id, { actor: 'finance-demo', comment: 'quarterly review' }));
+      await step(`finance approves ${quarter.id} (four eyes: not the operator who imported its targets)`, () => people.finance.approve(quarter.id, 'quarterly review'));
 
       // Late events: a day of the quarter's middle month that ingest only sees now.
       const lateDay = localDay(new Date(Date.parse(lateMonth.start) + 13 * DAY_MS).toISOString(), calendar);
@@ -229,7 +244,8 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     out('Restatement of the closed month (company and regions; as reported → restated)');
     out(renderTable(diff.map((d) => ({ kpi: d.kpi, level: d.level, unit: d.unit, revision: `${d.from_revision} → ${d.to_revision}`, was: formatValue(kpiById(d.kpi).unit, d.old_value), now: formatValue(kpiById(d.kpi).unit, d.new_value) }))));
     const status = await periodStatus(warehouse.client, 'quarter', quarter.id);
-    out(`${quarter.id}: revision ${status?.revision ?? '?'} approved; restatement revision ${status?.pendingRevision ?? '-'} waits for sign-off (kpi approve --period ${quarter.id}).`);
+    const financeToken = path.relative(process.cwd(), path.join(config.paths.dataDir, 'demo', 'demo-finance.token'));
+    out(`${quarter.id}: revision ${status?.revision ?? '?'} approved; restatement revision ${status?.pendingRevision ?? '-'} waits for sign-off (KPI_TOKEN=$(cat ${financeToken}) … kpi approve --period ${quarter.id}).`);
 
     const cards = await readScorecards(warehouse.client, { grain: 'quarter', period: quarter.id });
     for (const id of ['regional_manager', 'store_manager']) {

@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { GRAINS, InvalidPeriodError, parsePeriod, type Grain } from '../../../schemas/calendar/index.js';
 import { KPIS, isKpiId, kpiById, type KpiUnit } from '../../../schemas/kpis/catalog.js';
 import { LEVELS, type Level } from '../../../schemas/kpis/compile.js';
 import { loadScorecards } from '../../shared/scorecards.js';
 import type { Config } from '../../shared/config.js';
-import { openWarehouse } from '../../shared/clickhouse.js';
+import { withSession } from '../session.js';
 import { KpiError, UsageError, describeError } from '../../shared/errors.js';
 import { connectTemporal } from '../../shared/temporal.js';
-import { parseImportCsv, storeImport, type ImportKind } from '../../periods/imports.js';
-import { listPeriods, periodStatus, readRestatements, readScorecards, readValues } from '../../periods/read.js';
-import { approveQuarter, closeWorkflowId, periodSettings, reopenQuarter, reviewWorkflowId, startClose } from '../../../workflows/client.js';
+import { parseImportCsv, type ImportKind } from '../../periods/imports.js';
+import { closeWorkflowId, periodSettings, reviewWorkflowId, startClose } from '../../../workflows/client.js';
 import { renderTable } from '../output.js';
 
 function grainOf(value: string): Grain {
@@ -33,12 +31,6 @@ function periodOf(config: Config, grain: Grain, id: string): string {
     if (err instanceof InvalidPeriodError) throw new UsageError(`${err.message} (ids: day 2026-07-15, week 2026-W29, month 2026-07, quarter 2026-Q3, year 2026)`);
     throw err;
   }
-}
-
-function actorOf(given: string | undefined): string {
-  const actor = (given ?? userInfo().username).trim();
-  if (!actor || actor.length > 200) throw new UsageError('--by names who acts (1-200 characters)');
-  return actor;
 }
 
 /** How a value reads in its KPI's unit. */
@@ -78,8 +70,10 @@ export async function closeCommand(config: Config, options: { grain: string; per
   const grain = grainOf(options.grain);
   const period = periodOf(config, grain, options.period);
   loadScorecards(config.close);
+  // Who closes is who the credential proves; the close itself runs in a worker.
+  const actor = await withSession(config, 'periods.close', (s) => Promise.resolve(s.caller.name));
   await withTemporal(config, async (client) => {
-    const input = { ...periodSettings(config), grain, period, force: options.force === true, graceMs: config.close.graceMs, actor: actorOf(undefined) };
+    const input = { ...periodSettings(config), grain, period, force: options.force === true, graceMs: config.close.graceMs, actor };
     const { handle, started } = await startClose(client, input, { taskQueue: config.temporal.taskQueue });
     const id = closeWorkflowId(config.close.idPrefix, grain, period);
     const ui = `http://127.0.0.1:${config.stack.temporalUiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(id)}`;
@@ -104,9 +98,8 @@ export async function closeCommand(config: Config, options: { grain: string; per
 
 export async function periodsCommand(config: Config, options: { grain?: string; json?: boolean }): Promise<void> {
   const grain = options.grain === undefined ? undefined : grainOf(options.grain);
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    const periods = await listPeriods(warehouse.client, grain ? { grain } : {});
+  await withSession(config, 'values.read', async ({ operations }) => {
+    const periods = await operations.periods(grain ? { grain } : {});
     if (options.json) {
       process.stdout.write(`${JSON.stringify(periods)}\n`);
       return;
@@ -120,9 +113,7 @@ export async function periodsCommand(config: Config, options: { grain?: string; 
         periods.map((p) => ({ grain: p.grain, period: p.period, state: p.state, revision: p.revision ?? '-', revisions: p.revisions, pending: p.pendingRevision ?? '', forced: p.forced ? 'yes' : '', updated: p.updatedAt })),
       )}\n`,
     );
-  } finally {
-    await warehouse.close();
-  }
+  });
 }
 
 export async function valuesCommand(config: Config, options: { grain: string; period: string; level?: string; kpi?: string; revision?: number; json?: boolean }): Promise<void> {
@@ -131,9 +122,8 @@ export async function valuesCommand(config: Config, options: { grain: string; pe
   const level = levelOf(options.level);
   const kpi = options.kpi;
   if (kpi !== undefined && !isKpiId(kpi)) throw new UsageError(`unknown KPI ${JSON.stringify(kpi)}; kpi kpis lists them`);
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    const read = await readValues(warehouse.client, { grain, period, ...(level ? { level } : {}), ...(options.kpi ? { kpi: options.kpi } : {}), ...(options.revision !== undefined ? { revision: options.revision } : {}) });
+  await withSession(config, 'values.read', async ({ operations }) => {
+    const read = await operations.values({ grain, period, ...(level ? { level } : {}), ...(options.kpi ? { kpi: options.kpi } : {}), ...(options.revision !== undefined ? { revision: options.revision } : {}) });
     if (options.json) {
       const rows = read.values.map((v) => ({ kpi: v.kpi, level: v.level, unit: v.unit, value: v.value, numerator: v.numerator, denominator: v.denominator, revision: v.revision, status: v.status }));
       process.stdout.write(`${JSON.stringify(rows)}\n`);
@@ -153,9 +143,7 @@ export async function valuesCommand(config: Config, options: { grain: string; pe
         }),
       )}\n`,
     );
-  } finally {
-    await warehouse.close();
-  }
+  });
 }
 
 const HEADERS = {
@@ -172,10 +160,9 @@ export async function scorecardCommand(config: Config, options: { grain: string;
   const lang = options.lang;
   const cards = loadScorecards(config.close).scorecards;
   if (options.scorecard !== undefined && !cards.some((c) => c.id === options.scorecard)) throw new UsageError(`unknown scorecard ${JSON.stringify(options.scorecard)}; known: ${cards.map((c) => c.id).join(', ')}`);
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    const read = await readScorecards(warehouse.client, { grain, period, ...(level ? { level } : {}), ...(options.scorecard ? { scorecard: options.scorecard } : {}) });
-    const status = await periodStatus(warehouse.client, grain, period);
+  await withSession(config, 'values.read', async ({ operations }) => {
+    const read = await operations.scorecards({ grain, period, ...(level ? { level } : {}), ...(options.scorecard ? { scorecard: options.scorecard } : {}) });
+    const status = await operations.periodStatus(grain, period);
     const shown = cards.filter((c) => read.units.some((u) => u.scorecard === c.id));
     const report = shown.map((c) => ({
       id: c.id,
@@ -207,49 +194,33 @@ export async function scorecardCommand(config: Config, options: { grain: string;
       }));
       process.stdout.write(`${renderTable(rows)}\n`);
     }
-  } finally {
-    await warehouse.close();
-  }
-}
-
-function reviewProblem(err: unknown, quarter: string): Error {
-  const text = describeError(err);
-  if (/not found/i.test(text)) return new UsageError(`${quarter} has no review: only a closed quarter can be approved or reopened (kpi periods --grain quarter).`);
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : text;
-  return new UsageError(cause);
-}
-
-export async function approveCommand(config: Config, options: { period: string; by?: string; comment?: string; json?: boolean }): Promise<void> {
-  const quarter = periodOf(config, 'quarter', options.period);
-  const actor = actorOf(options.by);
-  await withTemporal(config, async (client) => {
-    const state = await approveQuarter(client, config.close.idPrefix, quarter, { actor, comment: options.comment ?? '' }).catch((err: unknown) => {
-      throw reviewProblem(err, quarter);
-    });
-    if (options.json) process.stdout.write(`${JSON.stringify(state)}\n`);
-    else process.stdout.write(`${quarter} revision ${state.revision} approved by ${actor}; the quarter is locked (review: ${reviewWorkflowId(config.close.idPrefix, quarter)}).\n`);
   });
 }
 
-export async function reopenCommand(config: Config, options: { period: string; by?: string; reason: string; json?: boolean }): Promise<void> {
+export async function approveCommand(config: Config, options: { period: string; comment?: string; json?: boolean }): Promise<void> {
   const quarter = periodOf(config, 'quarter', options.period);
-  const actor = actorOf(options.by);
-  if (!options.reason.trim()) throw new UsageError('--reason says why the quarter is reopened');
-  await withTemporal(config, async (client) => {
-    const state = await reopenQuarter(client, config.close.idPrefix, quarter, { actor, reason: options.reason }).catch((err: unknown) => {
-      throw reviewProblem(err, quarter);
-    });
+  await withSession(config, 'periods.approve', async ({ operations, caller }) => {
+    const state = await operations.approve(quarter, options.comment ?? '');
     if (options.json) process.stdout.write(`${JSON.stringify(state)}\n`);
-    else process.stdout.write(`${quarter} reopened by ${actor}: ${options.reason}. It needs approval again.\n`);
+    else process.stdout.write(`${quarter} revision ${state.revision} approved by ${caller.name}; the quarter is locked (review: ${reviewWorkflowId(config.close.idPrefix, quarter)}).\n`);
+  });
+}
+
+export async function reopenCommand(config: Config, options: { period: string; reason: string; json?: boolean }): Promise<void> {
+  const quarter = periodOf(config, 'quarter', options.period);
+  if (!options.reason.trim()) throw new UsageError('--reason says why the quarter is reopened');
+  await withSession(config, 'periods.reopen', async ({ operations, caller }) => {
+    const state = await operations.reopen(quarter, options.reason);
+    if (options.json) process.stdout.write(`${JSON.stringify(state)}\n`);
+    else process.stdout.write(`${quarter} reopened by ${caller.name}: ${options.reason}. It needs approval again.\n`);
   });
 }
 
 export async function restatementsCommand(config: Config, options: { grain: string; period: string; json?: boolean }): Promise<void> {
   const grain = grainOf(options.grain);
   const period = periodOf(config, grain, options.period);
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    const rows = await readRestatements(warehouse.client, { grain, period });
+  await withSession(config, 'values.read', async ({ operations }) => {
+    const rows = await operations.restatements({ grain, period });
     if (options.json) {
       process.stdout.write(`${JSON.stringify(rows)}\n`);
       return;
@@ -266,33 +237,28 @@ export async function restatementsCommand(config: Config, options: { grain: stri
         }),
       )}\n`,
     );
-  } finally {
-    await warehouse.close();
-  }
+  });
 }
 
-export async function importCommand(config: Config, kind: ImportKind, file: string, options: { by?: string; json?: boolean }): Promise<void> {
+export async function importCommand(config: Config, kind: ImportKind, file: string, options: { json?: boolean }): Promise<void> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${describeError(err)}`);
   }
+  // Checked here first, so a bad file is named before any credential is needed.
   const rows = parseImportCsv(kind, text, config.business);
-  const actor = actorOf(options.by);
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    const receipt = await storeImport(warehouse.client, kind, rows, { importedBy: actor, source: path.resolve(file), content: text });
-    const closed = (await listPeriods(warehouse.client)).filter((p) => p.revision !== null && rows.some((r) => r.grain === p.grain && r.period === p.period));
+  await withSession(config, 'imports.write', async ({ operations, caller }) => {
+    const receipt = await operations.importCsv(kind, text, path.resolve(file));
+    const closed = (await operations.periods({})).filter((p) => p.revision !== null && rows.some((r) => r.grain === p.grain && r.period === p.period));
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ ...receipt, closedPeriods: closed.map((p) => `${p.grain} ${p.period}`) })}\n`);
       return;
     }
-    process.stdout.write(`Imported ${receipt.rows} ${kind} rows from ${file} as ${receipt.importId} (by ${actor}, sha256 ${receipt.sha256.slice(0, 12)}…).\n`);
+    process.stdout.write(`Imported ${receipt.rows} ${kind} rows from ${file} as ${receipt.importId} (by ${caller.name}, sha256 ${receipt.sha256.slice(0, 12)}…).\n`);
     if (closed.length > 0) process.stdout.write(`Already closed, so they count from the next restatement: ${closed.map((p) => `${p.grain} ${p.period}`).join(', ')}.\n`);
-  } finally {
-    await warehouse.close();
-  }
+  });
 }
 
 export function kpisCommand(options: { json?: boolean; lang: string }): void {
@@ -311,6 +277,7 @@ export function scorecardsShowCommand(config: Config): void {
 
 export async function schedulesApplyCommand(config: Config, options: { json?: boolean }): Promise<void> {
   const { applySchedules } = await import('../../../workflows/schedules.js');
+  await withSession(config, 'schedules.apply', () => Promise.resolve());
   await withTemporal(config, async (client) => {
     const applied = await applySchedules(client, config);
     if (options.json) {

@@ -1,11 +1,17 @@
 import type { Config } from '../../shared/config.js';
-import { KpiError, StoreBusyError, describeError } from '../../shared/errors.js';
+import { KpiError, StoreBusyError, UnauthenticatedError, describeError } from '../../shared/errors.js';
 import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint } from '../../shared/clickhouse.js';
 import { kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
 import { loadScorecards } from '../../shared/scorecards.js';
 import { migrate } from '../../shared/migrations.js';
 import { startApiServer } from '../../api/server.js';
+import { userRoutes } from '../../api/users-routes.js';
+import { createAuthenticator, ensureAdmin } from '../../auth/principals.js';
+import { announceAdmin } from '../session.js';
+import { localOperations } from '../../operations/operations.js';
+import { lazySignOff } from '../../operations/sign-off.js';
+import type { OperationsFor } from '../../api/periods-routes.js';
 import { storeEndpoint } from '../../api/store-endpoint.js';
 import { periodRoutes } from '../../api/periods-routes.js';
 import { startIngest } from '../../ingest/consumer.js';
@@ -47,6 +53,9 @@ export async function runCommand(config: Config, logger: Logger, options: { role
   try {
     const migrated = await migrate(warehouse.client);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied.map((m) => m.file) }, 'migrations applied');
+    // The process that holds an embedded store, or serves the API, creates a new store's first admin.
+    const admin = storePath || options.role === 'run' || options.role === 'api' ? await ensureAdmin(warehouse.client, config.auth) : undefined;
+    if (admin) announceAdmin(admin);
     const metrics = createIngestMetrics();
     const names = topicNames(config.kafka.topicPrefix);
     const ingest =
@@ -74,14 +83,28 @@ export async function runCommand(config: Config, logger: Logger, options: { role
           report: (late) => reportLateEvents(temporal.client, { ...periodSettings(config), grain: late.grain, period: late.period, debounceMs: config.close.restateDebounceMs }, late.events, { taskQueue: config.temporal.taskQueue }),
         })
       : undefined;
+    const authenticator = createAuthenticator(warehouse.client);
+    const signOff = lazySignOff(config.temporal, config.close.idPrefix);
+    const deps = { clickhouse: warehouse.client, calendar: config.business, fourEyes: config.auth.fourEyes, signOff: signOff.get, onCredentialsChanged: authenticator.forget };
+    const operations: OperationsFor = (caller) => {
+      if (!caller) throw new UnauthenticatedError('a credential is required');
+      return localOperations(deps, caller);
+    };
     const api = await startApiServer({
       host: config.api.host,
       port: config.api.port,
       logger,
       metrics: metrics.registry,
-      health: () => Promise.resolve({ role: options.role, store: { mode: warehouse.mode, location: warehouse.location } }),
-      // Holding the embedded store, this process is how everyone else reaches it.
-      routes: { ...periodRoutes({ clickhouse: warehouse.client, calendar: config.business }), ...(storePath ? storeEndpoint(warehouse.client, logger) : {}) },
+      authenticator,
+      metricsToken: config.api.metricsToken,
+      allowedHosts: config.api.allowedHosts,
+      corsOrigins: config.api.corsOrigins,
+      plugins: [
+        periodRoutes({ operations, calendar: config.business }),
+        userRoutes({ operations }),
+        // Holding the embedded store, this process is how everyone else reaches it.
+        ...(storePath ? [storeEndpoint({ client: warehouse.client, logger, limits: config.sql.limits, maxConcurrent: config.sql.maxConcurrent })] : []),
+      ],
     });
     if (storePath) publishStoreEndpoint(storePath, api.url);
     const doing = [ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`, worker ? `Temporal worker on ${config.temporal.address}` : ''].filter(Boolean).join('; ');
@@ -94,6 +117,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     await worker?.shutdown();
     if (storePath) withdrawStoreEndpoint(storePath);
     await api.close();
+    await signOff.close();
   } finally {
     await warehouse.close();
   }

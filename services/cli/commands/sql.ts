@@ -1,8 +1,8 @@
 import type { Config } from '../../shared/config.js';
-import { openWarehouse } from '../../shared/clickhouse.js';
 import { UsageError } from '../../shared/errors.js';
 import { checkStatement } from '../../shared/statements.js';
 import { renderTable } from '../output.js';
+import { withSession } from '../session.js';
 
 export const SQL_FORMATS = ['table', 'json', 'ndjson', 'csv', 'tsv'] as const;
 export type SqlFormat = (typeof SQL_FORMATS)[number];
@@ -21,38 +21,42 @@ export function parseParams(pairs: string[]): Record<string, string> {
   return params;
 }
 
+const FORMATS: Record<SqlFormat, string> = { table: 'JSON', json: 'JSON', ndjson: 'JSON', csv: 'CSVWithNames', tsv: 'TabSeparatedWithNames' };
+
 /**
- * Runs one query against the warehouse. Read-only unless `write` is set; values are bound
- * with `{name: Type}` placeholders and `--param name=value`, never pasted into the SQL.
+ * Runs one query against the warehouse, as the caller's credential allows: read-only SQL
+ * (`sql.read`) goes through the same checks and limits as the analysts' door; `--write`
+ * needs `sql.write`. Values are bound with `{name: Type}` placeholders and `--param
+ * name=value`, never pasted into the SQL. Through a running kpi, that process checks.
  */
 export async function sqlCommand(config: Config, query: string, options: { format: SqlFormat; param: string[]; write?: boolean }): Promise<void> {
   if (!query.trim()) throw new UsageError('kpi sql needs a query, e.g. kpi sql "SELECT count() FROM dead_letters"');
   if (!SQL_FORMATS.includes(options.format)) throw new UsageError(`--format must be one of ${SQL_FORMATS.join(', ')}, got ${JSON.stringify(options.format)}`);
   const params = parseParams(options.param);
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    await checkStatement(warehouse.client, query, { readOnly: !options.write });
-    // A server (or the process holding the embedded store) also enforces read-only itself.
-    // Settings are never sent to the embedded engine directly: it would keep them.
-    const direct = warehouse.mode === 'embedded' && !warehouse.via;
-    const settings = options.write || direct ? {} : { readonly: '1' as const };
+  const access = options.write ? 'write' : 'read';
+  await withSession(config, options.write ? 'sql.write' : 'sql.read', async ({ warehouse }) => {
+    const client = warehouse.client;
+    // The holder of the store checks statements itself; opened here, this process does.
+    // Reads go without the engine's readonly flag through a holder: the holder applies it.
+    const checked = warehouse.via ? { sql: query, format: undefined } : await checkStatement(client, query, access === 'read' ? { access, limits: config.sql.limits } : { access });
+    if (checked.format !== undefined) throw new UsageError(`the statement names FORMAT ${checked.format}: use --format instead`);
+    const settings = warehouse.via && access === 'read' ? { readonly: '1' as const } : {};
+    if (access === 'write' && !/^\s*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXISTS)\b/i.test(checked.sql)) {
+      await client.command({ query: checked.sql, query_params: params });
+      process.stdout.write('Done.\n');
+      return;
+    }
+    const format = FORMATS[options.format];
     if (options.format === 'csv' || options.format === 'tsv') {
-      const result = await warehouse.client.query({
-        query,
-        query_params: params,
-        format: options.format === 'csv' ? 'CSVWithNames' : 'TabSeparatedWithNames',
-        clickhouse_settings: settings,
-      });
+      const result = await client.query({ query: checked.sql, query_params: params, format: format as 'CSVWithNames', clickhouse_settings: settings });
       process.stdout.write(await result.text());
       return;
     }
-    const result = await warehouse.client.query({ query, query_params: params, format: 'JSON', clickhouse_settings: settings });
+    const result = await client.query({ query: checked.sql, query_params: params, format: 'JSON', clickhouse_settings: settings });
     const body = await result.json<Record<string, unknown>>();
     const rows = body.data;
     if (options.format === 'json') process.stdout.write(`${JSON.stringify(rows)}\n`);
     else if (options.format === 'ndjson') process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     else process.stdout.write(`${renderTable(rows, body.meta?.map((m) => m.name))}\n`);
-  } finally {
-    await warehouse.close();
-  }
+  });
 }

@@ -1,12 +1,10 @@
 import type { Config } from '../../shared/config.js';
-import { openWarehouse } from '../../shared/clickhouse.js';
-import { warehouseStats } from '../../ingest/stats.js';
 import { renderTable } from '../output.js';
+import { withSession } from '../session.js';
 
 export async function statsCommand(config: Config, options: { json?: boolean }): Promise<void> {
-  const warehouse = await openWarehouse(config.clickhouse);
-  try {
-    const stats = await warehouseStats(warehouse.client);
+  await withSession(config, 'values.read', async ({ operations, warehouse }) => {
+    const stats = await operations.stats();
     if (options.json) {
       process.stdout.write(`${JSON.stringify(stats)}\n`);
       return;
@@ -16,7 +14,5 @@ export async function statsCommand(config: Config, options: { json?: boolean }):
     if (stats.dead_letters > 0) {
       process.stdout.write(`\n${renderTable(Object.entries(stats.deadLettersByReason).map(([reason, messages]) => ({ reason, messages })))}\n`);
     }
-  } finally {
-    await warehouse.close();
-  }
+  });
 }

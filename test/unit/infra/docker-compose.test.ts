@@ -12,6 +12,21 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
 const DATASOURCE_PATH = path.join(ROOT, 'infra/grafana/provisioning/datasources/clickhouse.yaml');
 const DASHBOARD_PROVIDER_PATH = path.join(ROOT, 'infra/grafana/provisioning/dashboards/kpi.yaml');
+const ACCESS_PATH = path.join(ROOT, 'infra/clickhouse/access.sql');
+
+/**
+ * What the person running `docker compose` sets: every secret, none with a default in the
+ * file. Values differ from each other so a test can tell which one reached where.
+ */
+const HOST_ENV: Record<string, string> = {
+  CLICKHOUSE_PASSWORD: 'admin-pw-from-env',
+  CLICKHOUSE_READER_PASSWORD: 'reader-pw-from-env',
+  TEMPORAL_DB_PASSWORD: 'temporal-pw-from-env',
+  GRAFANA_ADMIN_PASSWORD: 'grafana-pw-from-env',
+  KPI_BOOTSTRAP_TOKEN: `kpi_abcdefghijkl_${'A'.repeat(43)}`,
+};
+/** Environment keys whose values are secrets (files holding one are paths, not secrets). */
+const SECRET_KEY = /PASSWORD|PASSWD|_PWD$|SECRET|TOKEN$/;
 
 const INFRA_SERVICES = ['kafka', 'clickhouse', 'temporal-db', 'temporal', 'temporal-ui', 'grafana'] as const;
 const KPI_SERVICES = ['kpi-migrate', 'kpi-ingest', 'kpi-worker', 'kpi-api'] as const;
@@ -36,6 +51,7 @@ const Service = z.object({
   build: z.union([z.string(), z.object({ context: z.string().default('.'), dockerfile: z.string().default('Dockerfile') })]).optional(),
   command: z.union([z.string(), z.array(z.string())]).optional(),
   restart: z.string().optional(),
+  secrets: z.array(z.union([z.string(), z.object({ source: z.string(), target: z.string().optional() })])).optional(),
   environment: z
     .union([z.array(z.string()), z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))])
     .optional(),
@@ -50,6 +66,7 @@ type Service = z.infer<typeof Service>;
 const ComposeFile = z.object({
   services: z.record(z.string(), Service),
   volumes: z.record(z.string(), z.unknown()).optional(),
+  secrets: z.record(z.string(), z.object({ environment: z.string().optional(), file: z.string().optional(), external: z.boolean().optional() })).optional(),
 });
 type ComposeFile = z.infer<typeof ComposeFile>;
 
@@ -72,8 +89,47 @@ const DashboardProviderFile = z.object({
   providers: z.array(z.object({ name: z.string(), type: z.literal('file'), folder: z.string(), options: z.object({ path: z.string() }) })).min(1),
 });
 
-function readCompose(): ComposeFile {
+/**
+ * Compose's interpolation of one value: `$$`, `$VAR`, `${VAR}`, `${VAR:-default}`,
+ * `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`, `${VAR:+alt}`, `${VAR+alt}`.
+ */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(/\$(?:(\$)|\{([A-Za-z_]\w*)(?:(:?)([-?+])([^}]*))?\}|([A-Za-z_]\w*))/g, (...m: (string | undefined)[]) => {
+    const [, dollar, braced, colon, op, arg = '', bare] = m;
+    if (dollar !== undefined) return '$';
+    const name = braced ?? bare ?? '';
+    const value = env[name];
+    const missing = value === undefined || (colon === ':' && value === '');
+    if (op === '-') return missing ? arg : (value ?? '');
+    if (op === '?') {
+      if (missing) throw new Error(`docker compose: required variable ${name} is missing a value: ${arg}`);
+      return value ?? '';
+    }
+    if (op === '+') return missing ? '' : arg;
+    return value ?? '';
+  });
+}
+
+function interpolateAll(value: unknown, env: Record<string, string>): unknown {
+  if (typeof value === 'string') return interpolate(value, env);
+  if (Array.isArray(value)) return value.map((v) => interpolateAll(v, env));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateAll(v, env)]));
+  return value;
+}
+
+/** The file as `docker compose config` sees it, with the host's environment `env`. */
+function readCompose(env: Record<string, string> = HOST_ENV): ComposeFile {
+  return ComposeFile.parse(interpolateAll(parse(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true }), env));
+}
+
+/** The file before interpolation, as written. */
+function readRawCompose(): ComposeFile {
   return ComposeFile.parse(parse(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true }));
+}
+
+/** Grafana's expansion of `$VAR` and `${VAR}` in provisioning files. */
+function grafanaExpand(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_match, braced: string | undefined, bare: string | undefined) => env[braced ?? bare ?? ''] ?? '');
 }
 
 function serviceOf(compose: ComposeFile, name: string): Service {
@@ -201,13 +257,17 @@ describe('docker-compose.yml', () => {
     it('passes loadConfig and points at the services of this file', () => {
       const config = loadConfig(env);
       const clickhouse = environmentOf(serviceOf(compose, 'clickhouse'));
+      const grafana = environmentOf(serviceOf(compose, 'grafana'));
       expect(config.clickhouse).toEqual({
         mode: 'server',
         url: 'http://clickhouse:8123',
         user: clickhouse['CLICKHOUSE_USER'],
-        password: clickhouse['CLICKHOUSE_PASSWORD'],
+        password: HOST_ENV['CLICKHOUSE_PASSWORD'],
         database: clickhouse['CLICKHOUSE_DB'],
+        // Only kpi-migrate makes the reader user, as the user Grafana logs in with.
+        ...(name === ONE_SHOT ? { reader: { user: grafana['CLICKHOUSE_READER_USER'], password: grafana['CLICKHOUSE_READER_PASSWORD'] } } : {}),
       });
+      expect(clickhouse['CLICKHOUSE_PASSWORD']).toBe(HOST_ENV['CLICKHOUSE_PASSWORD']);
       // Brokers must be addresses Kafka advertises under a service name: from inside a
       // container, the host listener's localhost is the container itself.
       const advertised = (environmentOf(serviceOf(compose, 'kafka'))['KAFKA_ADVERTISED_LISTENERS'] ?? '')
@@ -223,6 +283,53 @@ describe('docker-compose.yml', () => {
       expect(config.business.timeZone).toBe('Asia/Shanghai');
       expect(config.logLevel).toBe('info');
     });
+  });
+
+  it('takes every secret from the environment, with no default', () => {
+    const raw = readRawCompose();
+    const secretEntries = Object.entries(raw.services).flatMap(([name, service]) =>
+      Object.entries(environmentOf(service))
+        .filter(([key]) => SECRET_KEY.test(key))
+        .map(([key, value]) => ({ service: name, key, value })),
+    );
+    expect(secretEntries.map((e) => `${e.service}.${e.key}`)).toEqual(
+      expect.arrayContaining(['clickhouse.CLICKHOUSE_PASSWORD', 'temporal-db.POSTGRES_PASSWORD', 'temporal.POSTGRES_PWD', 'grafana.GF_SECURITY_ADMIN_PASSWORD', 'grafana.CLICKHOUSE_READER_PASSWORD', 'kpi-migrate.CLICKHOUSE_PASSWORD', 'kpi-migrate.CLICKHOUSE_READER_PASSWORD']),
+    );
+    for (const entry of secretEntries) {
+      // `${NAME:?message}`: Compose refuses to start without it; never a literal, never `:-default`.
+      expect({ ...entry, required: /^\$\{[A-Z_][A-Z0-9_]*:\?[^}]+\}$/.test(entry.value) }).toEqual({ ...entry, required: true });
+    }
+    const text = readFileSync(COMPOSE_PATH, 'utf8');
+    expect(text).not.toMatch(/\$\{\w*(PASSWORD|PASSWD|PWD|SECRET|TOKEN)\w*:?[-+]/);
+    // Each variable the file needs is needed: without it, nothing starts.
+    for (const name of Object.keys(HOST_ENV).filter((key) => key !== 'KPI_BOOTSTRAP_TOKEN')) {
+      const without = Object.fromEntries(Object.entries(HOST_ENV).filter(([key]) => key !== name));
+      expect(() => readCompose(without)).toThrow(new RegExp(`required variable ${name} `));
+    }
+  });
+
+  it('hands the first admin token to the kpi services as a Docker secret, not as an environment variable', () => {
+    const secrets = compose.secrets ?? {};
+    expect(secrets['kpi_bootstrap_token']).toEqual({ environment: 'KPI_BOOTSTRAP_TOKEN' });
+    for (const name of KPI_SERVICES) {
+      const service = serviceOf(compose, name);
+      const env = environmentOf(service);
+      expect(service.secrets).toContain('kpi_bootstrap_token');
+      // Compose mounts a secret at /run/secrets/<name> unless a target says otherwise.
+      expect(env['KPI_BOOTSTRAP_TOKEN_FILE']).toBe('/run/secrets/kpi_bootstrap_token');
+      expect(Object.values(env)).not.toContain(HOST_ENV['KPI_BOOTSTRAP_TOKEN']);
+      expect(env['KPI_API_ALLOWED_HOSTS']).toBe('*');
+    }
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (!(KPI_SERVICES as readonly string[]).includes(name)) expect({ name, secrets: service.secrets }).toEqual({ name, secrets: undefined });
+    }
+  });
+
+  it('gives the reader password to kpi-migrate and Grafana only', () => {
+    const holders = Object.entries(compose.services)
+      .filter(([, service]) => Object.values(environmentOf(service)).includes(HOST_ENV['CLICKHOUSE_READER_PASSWORD'] ?? '?'))
+      .map(([name]) => name);
+    expect(holders.sort()).toEqual(['grafana', 'kpi-migrate']);
   });
 
   it('bind-mounts only host paths that exist and declares every named volume', () => {
@@ -302,11 +409,36 @@ describe('Grafana provisioning', () => {
       port: 8123,
       protocol: 'http',
       defaultDatabase: clickhouse['CLICKHOUSE_DB'],
-      username: clickhouse['CLICKHOUSE_USER'],
     });
-    expect(datasource?.secureJsonData).toEqual({ password: clickhouse['CLICKHOUSE_PASSWORD'] });
     // The port Grafana dials is ClickHouse's HTTP port inside the network.
     expect(publishedPorts(serviceOf(compose, 'clickhouse')).map((p) => p.containerPort)).toContain(8123);
+  });
+
+  it('connects Grafana as the read-only reader user that kpi-migrate makes, never as kpi or admin', () => {
+    const text = readFileSync(DATASOURCE_PATH, 'utf8');
+    const file = DatasourceFile.parse(parse(text));
+    const datasource = file.datasources.find((d) => d.uid === 'kpi-clickhouse');
+    const grafana = environmentOf(serviceOf(compose, 'grafana'));
+    const migrate = loadConfig(environmentOf(serviceOf(compose, ONE_SHOT))).clickhouse;
+    const reader = migrate.mode === 'server' ? migrate.reader : undefined;
+    expect(reader).toEqual({ user: 'kpi_reader_user', password: HOST_ENV['CLICKHOUSE_READER_PASSWORD'] });
+
+    const username = grafanaExpand(String(datasource?.jsonData['username']), grafana);
+    const password = grafanaExpand(String(datasource?.secureJsonData?.['password']), grafana);
+    expect({ user: username, password }).toEqual(reader);
+    expect([clickhouse['CLICKHOUSE_USER'], 'default', 'admin']).not.toContain(username);
+    expect(password).not.toBe(HOST_ENV['CLICKHOUSE_PASSWORD']);
+    // No credential is written into the file itself.
+    for (const secret of Object.values(HOST_ENV)) expect(text).not.toContain(secret);
+    expect(dependenciesOf(serviceOf(compose, 'grafana'))).toMatchObject({ [ONE_SHOT]: 'service_completed_successfully' });
+  });
+
+  it('keeps the plugin’s query timeout within what the reader’s settings profile allows', () => {
+    const file = DatasourceFile.parse(parse(readFileSync(DATASOURCE_PATH, 'utf8')));
+    const timeout = Number(file.datasources.find((d) => d.uid === 'kpi-clickhouse')?.jsonData['queryTimeout']);
+    const allowed = Number(/max_execution_time = \d+ MIN \d+ MAX (\d+)/.exec(readFileSync(ACCESS_PATH, 'utf8'))?.[1]);
+    expect(timeout).toBeGreaterThan(0);
+    expect(timeout).toBeLessThanOrEqual(allowed);
   });
 
   it('installs the plugin the datasource needs', () => {

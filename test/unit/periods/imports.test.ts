@@ -61,3 +61,59 @@ describe('targets and inputs imports', () => {
     expect(problems(() => parseImportCsv('targets', 'kpi,grain,period,level,unit,value\n', calendar))).toContain('no targets rows to import');
   });
 });
+
+describe('numbers in imports are read strictly', () => {
+  const target = { kpi: 'net_sales', grain: 'month', period: '2026-07', level: 'store', unit: 'S001' };
+  const input = { kpi: 'account_accuracy', grain: 'month', period: '2026-07', level: 'store', unit: 'S001' };
+
+  it.each([
+    [null, 'expected a number, got null'],
+    [' ', 'expected a number, got a blank string'],
+    ['', 'expected a number, got an empty string'],
+    [[], 'expected a number, got an array'],
+    [false, 'expected a number, got false'],
+    [true, 'expected a number, got true'],
+    [{}, 'expected a number, got an object'],
+    ['0x10', 'expected a number, got "0x10"'],
+    ['Infinity', 'expected a number, got "Infinity"'],
+    ['NaN', 'expected a number, got "NaN"'],
+    ['1_000', 'expected a number, got "1_000"'],
+    ['1e309', 'expected a finite number, got "1e309" (too large)'],
+  ])('refuses a JSON target value %j: %s', (value, message) => {
+    const text = problems(() => validateImport('targets', [{ ...target, value }], calendar));
+    expect(text).toMatch(/^targets import refused, nothing stored \(1 problem\)/);
+    expect(text).toContain(`line 1: value: ${message}`);
+  });
+
+  it('refuses the same forms in inputs: null is not "no value", and an empty field is not 0', () => {
+    expect(problems(() => validateImport('inputs', [{ ...input, value: null }], calendar))).toContain('line 1: value: expected a number, got null (leave the field out when there is no value)');
+    expect(problems(() => validateImport('inputs', [{ ...input, numerator: true, denominator: 4 }], calendar))).toContain('line 1: numerator: expected a number, got true');
+    expect(problems(() => validateImport('inputs', [{ ...input, numerator: 1, denominator: [] }], calendar))).toContain('line 1: denominator: expected a number, got an array');
+    expect(problems(() => validateImport('inputs', [{ ...input, value: ' ' }], calendar))).toContain('line 1: value: expected a number, got a blank string');
+  });
+
+  it('refuses hex, Infinity and 1_000 in CSV, naming the line', () => {
+    const csv = ['kpi,grain,period,level,unit,value', 'net_sales,month,2026-07,store,S001,0x10', 'net_sales,month,2026-07,store,S002,Infinity', 'net_sales,month,2026-07,store,S003,1_000'].join('\n');
+    const text = problems(() => parseImportCsv('targets', csv, calendar));
+    expect(text).toContain('line 2: value: expected a number, got "0x10"');
+    expect(text).toContain('line 3: value: expected a number, got "Infinity"');
+    expect(text).toContain('line 4: value: expected a number, got "1_000"');
+  });
+
+  it('refuses a value from numerator ÷ denominator that is not finite, given or derived', () => {
+    const derived = problems(() => parseImportCsv('inputs', 'kpi,grain,period,level,unit,value,numerator,denominator\naccount_accuracy,month,2026-07,store,S001,,1e308,1e-308\n', calendar));
+    expect(derived).toContain('line 2: value: numerator ÷ denominator is not a finite number');
+    const given = problems(() => validateImport('inputs', [{ ...input, value: 1, numerator: 1e308, denominator: 1e-308 }], calendar));
+    expect(given).toContain('line 1: value: numerator ÷ denominator is not a finite number');
+  });
+
+  it('accepts decimal forms: 1e3, -0.5, .5, 12. and an empty CSV cell as no value', () => {
+    const csv = 'kpi,grain,period,level,unit,value\nnet_sales,month,2026-07,store,S001,1e3\nnet_sales,month,2026-07,store,S002,.5\nnet_sales,month,2026-07,store,S003,12.\n';
+    expect(parseImportCsv('targets', csv, calendar).map((r) => r.value)).toEqual([1000, 0.5, 12]);
+    const inputs = parseImportCsv('inputs', 'kpi,grain,period,level,unit,value,numerator,denominator\naccount_accuracy,month,2026-07,store,S001,-0.5,,\naccount_accuracy,month,2026-07,store,S002,,3,12.\n', calendar);
+    expect(inputs).toEqual([
+      { ...input, unit: 'S001', value: -0.5, numerator: null, denominator: null },
+      { ...input, unit: 'S002', value: 0.25, numerator: 3, denominator: 12 },
+    ]);
+  });
+});

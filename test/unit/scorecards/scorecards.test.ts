@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../../services/shared/errors.js';
 import { loadScorecards } from '../../../services/shared/scorecards.js';
-import { DEFAULT_SCORECARDS, bandOf, lineFraction, parseScorecardConfig, scoreScorecard, type ScorecardLine, type UnitValue } from '../../../schemas/scorecards/index.js';
+import { DEFAULT_SCORECARDS } from '../../../schemas/scorecards/defaults.js';
+import { bandOf, lineFraction, parseScorecardConfig, scoreScorecard, type ScorecardLine, type UnitValue } from '../../../schemas/scorecards/index.js';
 
 const config = parseScorecardConfig(DEFAULT_SCORECARDS);
 const line = (l: Partial<ScorecardLine> & Pick<ScorecardLine, 'kpi' | 'target'>): ScorecardLine => ({ weight: 10, rule: 'achievement', cap: 1, ...l });
