@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig } from '../../schemas/calendar/index.js';
 import { isKpiId } from '../../schemas/kpis/catalog.js';
 import { LEVELS } from '../../schemas/kpis/compile.js';
-import type { Caller } from '../auth/principals.js';
-import type { Operations } from '../operations/operations.js';
+import type { OperationsFor } from '../operations/operations.js';
 import { UsageError } from '../shared/errors.js';
 import { UInt32Param } from '../shared/numbers.js';
 import type { ImportKind } from '../periods/imports.js';
@@ -56,9 +55,6 @@ function keepText(app: Parameters<ApiPlugin>[0]): void {
     app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: MAX_IMPORT_BYTES }, (_req, text, done) => done(null, text));
   }
 }
-
-/** The operations of the authenticated caller of a request. */
-export type OperationsFor = (caller: Caller | null) => Operations;
 
 /** Where an import came from, as the client names it (a file name), URL-encoded in a header. */
 function importSource(header: string | string[] | undefined, fallback: string): string {

@@ -3,8 +3,6 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { authorize, type Action } from '../auth/permissions.js';
-
-export { authorize };
 import type { Authenticator, Caller } from '../auth/principals.js';
 import { ForbiddenError, KpiError, UnauthenticatedError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -97,14 +95,12 @@ export async function startApiServer(options: {
     const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
     if (options.allowedHosts !== '*' && !options.allowedHosts.includes(host)) throw new ForbiddenError(`requests for host ${JSON.stringify(host.slice(0, 100))} are refused (KPI_API_ALLOWED_HOSTS)`);
     if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req.headers, options.corsOrigins)) throw new ForbiddenError('cross-site requests may not change anything');
+    // An unknown path is 404 for anyone, and costs no credential check.
+    if (req.is404) return;
     const action = req.routeOptions.config.action;
     if (action === 'public') return;
     const credential = credentialOf(req.headers);
-    if (!credential) {
-      // An unknown path is 404 for anyone; a known one needs a credential first.
-      if (action === undefined) return;
-      throw new UnauthenticatedError('a credential is required: Authorization: Bearer <token> (kpi tokens create makes one)');
-    }
+    if (!credential) throw new UnauthenticatedError('a credential is required: Authorization: Bearer <token> (kpi tokens create makes one)');
     if (req.routeOptions.url === '/metrics' && options.metricsToken !== undefined && sameSecret(credential.token, options.metricsToken)) return;
     req.caller = await options.authenticator.authenticate(credential.token, credential.user);
     if (action !== undefined) authorize(req.caller, action);

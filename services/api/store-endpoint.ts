@@ -1,13 +1,13 @@
 import { Readable, Transform } from 'node:stream';
 import type { DataFormat } from '@clickhouse/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { can } from '../auth/permissions.js';
+import { authorize, can } from '../auth/permissions.js';
 import type { ClickHouseClient } from '../shared/clickhouse.js';
 import type { QueryLimits } from '../shared/config.js';
 import { ForbiddenError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { checkStatement } from '../shared/statements.js';
-import { HTTP_LIMITS, authorize, type ApiPlugin } from './server.js';
+import { HTTP_LIMITS, type ApiPlugin } from './server.js';
 
 /** Undoes ClickHouse's escaping of query parameter values (the HTTP `param_` form). */
 export function unescapeParam(value: string): string | null {
@@ -39,7 +39,6 @@ const REFUSALS = {
   denied: { code: 497, type: 'ACCESS_DENIED', status: 403 },
   auth: { code: 516, type: 'AUTHENTICATION_FAILED', status: 401 },
   busy: { code: 202, type: 'TOO_MANY_SIMULTANEOUS_QUERIES', status: 503 },
-  method: { code: 1001, type: 'BAD_REQUEST', status: 405 },
   tooLarge: { code: 1001, type: 'BAD_REQUEST', status: 413 },
 } as const;
 
@@ -113,16 +112,18 @@ export function storeEndpoint(options: { client: ClickHouseClient; logger: Logge
       if (access === 'read') running += 1;
       try {
         const checked = await checkStatement(client, statement, access === 'read' ? { access, limits } : { access });
-        // A client that leaves stops waiting for its query; the engine's own time limit ends it.
-        const abort = new AbortController();
-        reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) abort.abort();
-        });
+        // The engine runs the statement and the body as one text: a body is only ever the rows
+        // of an INSERT, in a format that reads them as data to the end (never Values, whose
+        // rows are SQL text and could carry a second statement).
+        if (data.length > 0 && (checked.kind !== 'INSERT' || checked.rowsFormat === undefined || checked.rowsFormat.toLowerCase() === 'values')) {
+          throw new ForbiddenError('a request body beside ?query= is taken only as the rows of an INSERT … FORMAT <format> (not Values)');
+        }
+        // No abort on disconnect: the embedded engine cannot interrupt a statement, and giving
+        // up on one would let the next start beside it. Its time limit ends it.
         const format = checked.format ?? sp.get('default_format') ?? 'TabSeparated';
         const result = await client.exec({
           query: checked.sql,
           query_params: params,
-          abort_signal: abort.signal,
           clickhouse_settings: { default_format: format as DataFormat },
           ...(data.length > 0 ? { values: Readable.from([data]) } : {}),
         });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UsageError } from '../shared/errors.js';
-import type { OperationsFor } from './periods-routes.js';
+import type { OperationsFor } from '../operations/operations.js';
 import type { ApiPlugin } from './server.js';
 
 /**

@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { chInstant } from '../../schemas/kpis/compile.js';
@@ -164,9 +164,10 @@ export function createAuthenticator(client: ClickHouseClient, options: { cacheMs
     if (hit && hit.until > Date.now()) return check(hit.caller, expectedName);
     const parts = parseToken(token);
     if (!parts) throw new UnauthenticatedError('the credential is not a kpi token (kpi_…)');
-    const [row] = await queryRows<{ principal: string; scope: string; hash: string; expired: number; revoked: number; role: string; kind: string; disabled: number | null }>(
+    const [row] = await queryRows<{ principal: string; scope: string; hash: string; expired: number; expires_in_ms: number | null; revoked: number; role: string; kind: string; disabled: number | null }>(
       client,
       'SELECT t.principal AS principal, t.scope AS scope, t.hash AS hash, toUInt8(t.expires_at IS NOT NULL AND t.expires_at <= now64(3)) AS expired, ' +
+        'toInt64(dateDiff(\'millisecond\', now64(3), t.expires_at)) AS expires_in_ms, ' +
         'toUInt8(t.revoked_at IS NOT NULL) AS revoked, p.role AS role, p.kind AS kind, p.disabled AS disabled ' +
         'FROM (SELECT * FROM tokens FINAL WHERE token_id = {id: String}) AS t LEFT JOIN (SELECT * FROM principals FINAL) AS p ON p.name = t.principal SETTINGS join_use_nulls = 1',
       { id: parts.tokenId },
@@ -177,7 +178,8 @@ export function createAuthenticator(client: ClickHouseClient, options: { cacheMs
     if (row.expired === 1) throw new UnauthenticatedError('this token has expired');
     if (row.disabled !== 0 || !isRole(row.role) || !isRole(row.scope)) throw new UnauthenticatedError(`${row.principal} is disabled`);
     const caller: Caller = { name: row.principal, role: canScopeTo(row.role, row.scope) ? row.scope : 'viewer', kind: row.kind === 'service' ? 'service' : 'user', tokenId: parts.tokenId };
-    cache.set(key, { caller, until: Date.now() + cacheMs });
+    // Remembered no longer than the token lives.
+    cache.set(key, { caller, until: Date.now() + Math.min(cacheMs, Number(row.expires_in_ms ?? cacheMs)) });
     return check(caller, expectedName);
   }
 
@@ -218,15 +220,21 @@ export async function ensureAdmin(client: ClickHouseClient, files: CredentialFil
   }
   const made = await newToken(given);
   const at = now();
-  await insertRows(client, 'principals', [{ name: 'admin', role: 'admin', kind: 'user', disabled: 0, created_at: at, created_by: 'kpi (first start)', version: Date.now() }]);
-  await insertRows(client, 'tokens', [{ token_id: made.tokenId, principal: 'admin', name: 'first start', scope: 'admin', hash: made.hash, created_at: at, created_by: 'kpi (first start)', expires_at: null, revoked_at: null, revoked_by: '', version: Date.now() }]);
+  // In this order: the file, the token, then the principal whose existence says "done", so a
+  // start that dies half-way is simply repeated by the next one.
   if (given === undefined) writeCredential(files.tokenFile, made.token);
+  await insertRows(client, 'tokens', [{ token_id: made.tokenId, principal: 'admin', name: 'first start', scope: 'admin', hash: made.hash, created_at: at, created_by: 'kpi (first start)', expires_at: null, revoked_at: null, revoked_by: '', version: Date.now() }]);
+  await insertRows(client, 'principals', [{ name: 'admin', role: 'admin', kind: 'user', disabled: 0, created_at: at, created_by: 'kpi (first start)', version: Date.now() }]);
   return { tokenFile: given === undefined ? files.tokenFile : (files.bootstrapTokenFile ?? files.tokenFile), generated: given === undefined };
 }
 
-/** Writes a credential readable by this OS user only. */
+/**
+ * Writes a credential readable by this OS user only: a new file created 0600 (never an
+ * existing one, never through a link), then renamed over the old one.
+ */
 export function writeCredential(file: string, token: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const fresh = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(fresh, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(fresh, file);
 }

@@ -37,6 +37,9 @@ export interface Operations {
   reopen(quarter: string, reason: string): Promise<ReviewState>;
 }
 
+/** The operations of the authenticated caller of a request (null: no credential). */
+export type OperationsFor = (caller: Caller | null) => Operations;
+
 /** What signing off needs from Temporal; the review workflow records the transition. */
 export interface SignOff {
   approve(quarter: string, approval: { actor: string; comment: string }): Promise<ReviewState>;

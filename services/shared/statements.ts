@@ -30,6 +30,8 @@ export interface CheckedStatement {
   sql: string;
   /** The statement's own FORMAT clause, if any (e.g. 'JSON'), so the caller can ask for it. */
   format: string | undefined;
+  /** For an INSERT whose rows travel beside it: their format (e.g. 'JSONEachRow'); the statement keeps its FORMAT clause. */
+  rowsFormat?: string;
 }
 
 /**
@@ -207,7 +209,9 @@ export async function checkStatement(
 
   if (access === 'write') {
     refuseSecretNames(lex(text));
-    return { kind, sql: kind === 'INSERT' ? insertText(sql, text) : text, format };
+    if (kind !== 'INSERT') return { kind, sql: text, format };
+    const rowsFormat = rowsFormatOf(text);
+    return { kind, sql: insertText(sql, text), format, ...(rowsFormat === undefined ? {} : { rowsFormat }) };
   }
   await refuseUnreadableTables(client, tableReferences(checked, lex(text)));
   return { kind, sql: withReadSettings(text, checked, limits), format };
@@ -770,8 +774,11 @@ function withReadSettings(text: string, tree: AstNode, limits: QueryLimits | und
       "read_overflow_mode = 'throw'",
     );
   }
-  const union = tree.type === 'SelectWithUnionQuery' && (tree.children[0]?.children.length ?? 0) > 1;
-  return `${union ? `SELECT * FROM (${text})` : text} SETTINGS ${settings.join(', ')}`;
+  // Trailing SETTINGS bind to the last SELECT of a UNION, EXCEPT or INTERSECT, and chDB then
+  // does not hold the whole result to the row limit: anything but one plain SELECT is wrapped.
+  const selects = tree.type === 'SelectWithUnionQuery' ? (tree.children[0]?.children ?? []) : [];
+  const compound = tree.type === 'SelectWithUnionQuery' && (selects.length !== 1 || selects[0]?.type !== 'SelectQuery');
+  return `${compound ? `SELECT * FROM (${text})` : text} SETTINGS ${settings.join(', ')}`;
 }
 
 /**
@@ -792,6 +799,13 @@ function insertText(original: string, text: string): string {
   const hasSettings = tokens.some((t) => t.depth === 0 && isWord(t, 'SETTINGS'));
   const head = text.slice(0, clause.start).trimEnd();
   return `${head}${hasSettings ? ', ' : ' SETTINGS '}${LITERAL_VALUES_SETTINGS} ${text.slice(clause.start)}`;
+}
+
+/** The format named by an INSERT's trailing FORMAT clause, or undefined (INSERT … SELECT). */
+function rowsFormatOf(text: string): string | undefined {
+  const tokens = lex(text);
+  const clause = tokens[tokens.length - 2];
+  return clause && clause.depth === 0 && isWord(clause, 'FORMAT') ? nameOf(tokens[tokens.length - 1]) : undefined;
 }
 
 /** Whether `text` ends with `word` (any case), trailing blanks and semicolons aside. No pattern: the text is the caller's. */

@@ -214,8 +214,19 @@ describe('a running kpi under attack', () => {
       refused(400, /Code: 158\..*TOO_MANY_ROWS/)(await sql('SELECT count() FROM numbers(1000000000000)', tokens['analyst']));
     });
 
-    it('limits the size of a result', async () => {
+    it('limits the size of a result, also of EXCEPT, INTERSECT and UNION', async () => {
       refused(400, /Code: 396\./)(await sql('SELECT number FROM numbers(5000)', tokens['analyst']));
+      refused(400, /Code: 396\./)(await sql('SELECT number FROM numbers(5000) EXCEPT SELECT number FROM numbers(1)', tokens['analyst']));
+      refused(400, /Code: 396\./)(await sql('SELECT number FROM numbers(5000) INTERSECT SELECT number FROM numbers(5000)', tokens['analyst']));
+      refused(400, /Code: 396\./)(await sql('SELECT number FROM numbers(900) UNION ALL SELECT number FROM numbers(900)', tokens['analyst']));
+    });
+
+    it('takes a body beside ?query= only as the rows of an INSERT, never as more SQL', async () => {
+      const smuggle = (query: string, body: string, token: string | undefined) =>
+        request(kpi.base, `/clickhouse?query=${encodeURIComponent(query)}`, { method: 'POST', ...(token ? { token } : {}), body, headers: { 'content-type': 'text/plain' } });
+      refused(403, /only as the rows of an INSERT/)(await smuggle('SELECT 1', '; SELECT token_id, hash FROM tokens', tokens['analyst']));
+      refused(403, /only as the rows of an INSERT/)(await smuggle('SELECT 1', ' UNION ALL SELECT hash FROM tokens', tokens['admin']));
+      refused(403, /only as the rows of an INSERT/)(await smuggle('INSERT INTO kpi_targets (kpi) FORMAT Values', "('x'); SELECT hash FROM tokens", tokens['admin']));
     });
 
     it('still answers a documented read, with the parameters bound', async () => {

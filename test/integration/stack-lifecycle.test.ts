@@ -42,7 +42,7 @@ describe('kpi stack up | status | down', () => {
     expect(await states()).toEqual({ kafka: { state: 'stopped', pid: null }, temporal: { state: 'stopped', pid: null } });
 
     const first = await runKpi(['stack', 'up', '--json'], env, { timeoutMs: 240_000 });
-    expect(first.code).toBe(0);
+    if (first.code !== 0) throw new Error(`kpi stack up failed (${String(first.code)}):\n${first.stderr}\n${first.stdout}`);
     expect(lastJsonLine<{ started: string[] }>(first.stdout).started).toEqual(['kafka', 'temporal']);
 
     const running = await states();

@@ -54,7 +54,7 @@ export async function tokensGenerateCommand(): Promise<void> {
 export async function tokensListCommand(config: Config, options: { user?: string; json?: boolean }): Promise<void> {
   await withSession(config, 'users.manage', async ({ operations }) => {
     const tokens = await operations.tokens(options.user);
-    print(options.json, tokens, () => renderTable(tokens.map((t) => ({ id: t.token_id, user: t.principal, name: t.name, scope: t.scope, created: t.created_at, expires: t.expires_at ?? '', revoked: t.revoked_at ?? '' }))));
+    print(options.json, tokens, () => renderTable(tokens.map((t) => ({ id: t.token_id, user: t.principal, name: t.name, scope: t.scope, created: t.created_at, by: t.created_by, expires: t.expires_at ?? '', revoked: t.revoked_at ?? '' }))));
   });
 }
 
