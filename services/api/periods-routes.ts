@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig } from '../../schemas/calendar/index.js';
+import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig, type Grain } from '../../schemas/calendar/index.js';
 import { isKpiId } from '../../schemas/kpis/catalog.js';
 import { LEVELS } from '../../schemas/kpis/compile.js';
 import type { OperationsFor } from '../operations/operations.js';
@@ -7,6 +7,7 @@ import { UsageError } from '../shared/errors.js';
 import { UInt32Param } from '../shared/numbers.js';
 import type { ImportKind } from '../periods/imports.js';
 import type { ApiPlugin } from './server.js';
+import { valid, validJson } from './validate.js';
 
 /**
  * Periods over HTTP, for dashboards and tools: what `kpi periods`, `kpi values`,
@@ -32,21 +33,29 @@ function query<T extends z.ZodType>(schema: T, url: string, calendar: CalendarCo
   const params = new URL(url, 'http://localhost').searchParams;
   const repeated = [...params.keys()].filter((k, i, all) => all.indexOf(k) !== i);
   if (repeated.length > 0) throw new UsageError(`${repeated[0] ?? ''}: given more than once`);
-  const parsed = schema.safeParse(Object.fromEntries(params));
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
-  const value = parsed.data as Record<string, unknown>;
-  if (typeof value['grain'] === 'string' && typeof value['period'] === 'string') {
-    try {
-      value['period'] = parsePeriod(value['grain'] as (typeof GRAINS)[number], value['period'], calendar).id;
-    } catch (err) {
-      if (err instanceof InvalidPeriodError) throw new UsageError(err.message);
-      throw err;
-    }
-  }
+  const value = valid(schema, Object.fromEntries(params), 'query') as Record<string, unknown>;
+  if (typeof value['grain'] === 'string' && typeof value['period'] === 'string') value['period'] = periodId(value['grain'] as Grain, value['period'], calendar);
   return value as z.infer<T>;
 }
 
-const JsonImport = z.object({ source: z.string().max(500).optional(), rows: z.array(z.record(z.string(), z.unknown())) }).strict();
+/** The canonical id of a period named by a request, or a 400 saying why it is not one. */
+function periodId(grain: Grain, period: string, calendar: CalendarConfig): string {
+  try {
+    return parsePeriod(grain, period, calendar).id;
+  } catch (err) {
+    if (err instanceof InvalidPeriodError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+const JsonImport = z
+  .object({
+    // A typed name is refused by name: who imports comes from the credential.
+    importedBy: z.never({ message: 'who imports comes from the credential: drop "importedBy"' }).optional(),
+    source: z.string().max(500).optional(),
+    rows: z.array(z.record(z.string(), z.unknown())),
+  })
+  .strict();
 
 /** Bodies stay text: an import records the SHA-256 of exactly what was sent. */
 function keepText(app: Parameters<ApiPlugin>[0]): void {
@@ -74,18 +83,6 @@ const QuarterParam = z.object({ quarter: z.string().max(20) }).strict();
 const Approval = z.object({ comment: z.string().max(2_000).default('') }).strict();
 const Reopening = z.object({ reason: z.string().trim().min(1, 'a reopen gives its reason').max(2_000) }).strict();
 
-function parseBody<T extends z.ZodType>(schema: T, text: unknown): z.infer<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof text === 'string' ? text : '');
-  } catch {
-    throw new UsageError('the body is not valid JSON');
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return parsed.data;
-}
-
 export function periodRoutes({ operations, calendar }: { operations: OperationsFor; calendar: CalendarConfig }): ApiPlugin {
   return (app) => {
     keepText(app);
@@ -95,16 +92,8 @@ export function periodRoutes({ operations, calendar }: { operations: OperationsF
         const text = typeof req.body === 'string' ? req.body : '';
         const ops = operations(req.caller);
         if ((req.headers['content-type'] ?? '').startsWith('text/csv')) return ops.importCsv(kind, text, importSource(req.headers['x-import-source'], 'api (text/csv)'));
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw new UsageError('the body is not valid JSON');
-        }
-        if (json !== null && typeof json === 'object' && 'importedBy' in json) throw new UsageError('who imports comes from the credential: drop "importedBy"');
-        const parsed = JsonImport.safeParse(json);
-        if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-        return ops.importRows(kind, parsed.data.rows, text, parsed.data.source ?? 'api (json)');
+        const body = validJson(JsonImport, text);
+        return ops.importRows(kind, body.rows, text, body.source ?? 'api (json)');
       });
     importRoute('targets');
     importRoute('inputs');
@@ -115,9 +104,8 @@ export function periodRoutes({ operations, calendar }: { operations: OperationsF
       return operations(req.caller).periods(q.grain ? { grain: q.grain } : {});
     });
     app.get('/v1/periods/:grain/:period', read, async (req) => {
-      const params = req.params as Record<string, string>;
-      const q = query(PeriodQuery.strict(), `/?${new URLSearchParams(params).toString()}`, calendar);
-      return operations(req.caller).periodStatus(q.grain, q.period);
+      const { grain, period } = valid(PeriodQuery.strict(), req.params, 'path');
+      return operations(req.caller).periodStatus(grain, periodId(grain, period, calendar));
     });
     app.get('/v1/values', read, async (req) => {
       const q = query(PeriodQuery.extend({ level: Level, kpi: z.string().refine(isKpiId, 'unknown KPI').optional(), revision: Revision }).strict(), req.url, calendar);
@@ -132,12 +120,12 @@ export function periodRoutes({ operations, calendar }: { operations: OperationsF
     app.get('/v1/audit/verify', { config: { action: 'audit.verify' } }, async (req) => operations(req.caller).verifyAudit());
 
     app.post('/v1/quarters/:quarter/approve', { config: { action: 'periods.approve' } }, async (req) => {
-      const { quarter } = parseBody(QuarterParam, JSON.stringify(req.params));
-      return operations(req.caller).approve(quarter, parseBody(Approval, req.body).comment);
+      const { quarter } = valid(QuarterParam, req.params, 'path');
+      return operations(req.caller).approve(quarter, validJson(Approval, req.body).comment);
     });
     app.post('/v1/quarters/:quarter/reopen', { config: { action: 'periods.reopen' } }, async (req) => {
-      const { quarter } = parseBody(QuarterParam, JSON.stringify(req.params));
-      return operations(req.caller).reopen(quarter, parseBody(Reopening, req.body).reason);
+      const { quarter } = valid(QuarterParam, req.params, 'path');
+      return operations(req.caller).reopen(quarter, validJson(Reopening, req.body).reason);
     });
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { UsageError } from '../shared/errors.js';
 import type { OperationsFor } from '../operations/operations.js';
 import type { ApiPlugin } from './server.js';
+import { valid } from './validate.js';
 
 /**
  * Users and tokens over HTTP, for the admin (and for `kpi users` / `kpi tokens` while a
@@ -13,12 +13,6 @@ import type { ApiPlugin } from './server.js';
  *   POST /v1/tokens/:id/revoke
  */
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return parsed.data;
-}
-
 const NewUser = z.object({ name: z.string().max(200), role: z.string().max(40), kind: z.enum(['user', 'service']).optional() }).strict();
 const NewToken = z.object({ user: z.string().max(200), name: z.string().max(200), scope: z.string().max(40).optional(), expiresAt: z.string().max(40).optional() }).strict();
 const Name = z.object({ name: z.string().max(200) }).strict();
@@ -29,15 +23,15 @@ export function userRoutes({ operations }: { operations: OperationsFor }): ApiPl
   const manage = { config: { action: 'users.manage' as const } };
   return (app) => {
     app.get('/v1/users', manage, async (req) => operations(req.caller).users());
-    app.post('/v1/users', manage, async (req) => operations(req.caller).addUser(parse(NewUser, req.body)));
+    app.post('/v1/users', manage, async (req) => operations(req.caller).addUser(valid(NewUser, req.body)));
     for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-      app.post(`/v1/users/:name/${verb}`, manage, async (req) => operations(req.caller).setDisabled(parse(Name, req.params).name, disabled));
+      app.post(`/v1/users/:name/${verb}`, manage, async (req) => operations(req.caller).setDisabled(valid(Name, req.params).name, disabled));
     }
-    app.get('/v1/tokens', manage, async (req) => operations(req.caller).tokens(parse(UserFilter, req.query).user));
+    app.get('/v1/tokens', manage, async (req) => operations(req.caller).tokens(valid(UserFilter, req.query).user));
     app.post('/v1/tokens', manage, async (req) => {
-      const input = parse(NewToken, req.body);
+      const input = valid(NewToken, req.body);
       return operations(req.caller).createToken({ user: input.user, name: input.name, ...(input.scope ? { scope: input.scope } : {}), ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}) });
     });
-    app.post('/v1/tokens/:id/revoke', manage, async (req) => operations(req.caller).revokeToken(parse(TokenId, req.params).id));
+    app.post('/v1/tokens/:id/revoke', manage, async (req) => operations(req.caller).revokeToken(valid(TokenId, req.params).id));
   };
 }

@@ -4,11 +4,26 @@ import { KpiError, describeError } from '../shared/errors.js';
 import { connectTemporal, type Client } from '../shared/temporal.js';
 import type { SignOff } from './operations.js';
 
+/** How long a sign-off waits for a worker to take it. */
+const WORKER_WAIT_MS = 30_000;
+
+/** The review workflow runs only on a worker: without one, say so rather than wait forever. */
+function withinWorkerWait<T>(work: Promise<T>, taskQueue: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new KpiError(`no worker took the sign-off within ${WORKER_WAIT_MS / 1_000} s: is kpi run or kpi worker running on task queue ${taskQueue}?`, { retriable: true })),
+      WORKER_WAIT_MS,
+    );
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /** Sign-off through the quarter's review workflow on a connected client. */
-export function signOffWith(client: Client, idPrefix: string): SignOff {
+export function signOffWith(client: Client, idPrefix: string, taskQueue: string): SignOff {
   return {
-    approve: (quarter, approval) => approveQuarter(client, idPrefix, quarter, approval),
-    reopen: (quarter, reopening) => reopenQuarter(client, idPrefix, quarter, reopening),
+    approve: (quarter, approval) => withinWorkerWait(approveQuarter(client, idPrefix, quarter, approval), taskQueue),
+    reopen: (quarter, reopening) => withinWorkerWait(reopenQuarter(client, idPrefix, quarter, reopening), taskQueue),
   };
 }
 
@@ -28,7 +43,7 @@ export function lazySignOff(temporal: Config['temporal'], idPrefix: string): { g
         connecting = undefined;
         throw new KpiError(`Temporal at ${temporal.address} did not answer: ${describeError(err)}`, { cause: err, retriable: true });
       }
-      return signOffWith(client, idPrefix);
+      return signOffWith(client, idPrefix, temporal.taskQueue);
     },
     async close() {
       const c = connecting;

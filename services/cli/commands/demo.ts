@@ -127,7 +127,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         await addPrincipal(warehouse.client, { name, role }, 'admin');
         const { token } = await createToken(warehouse.client, { principal: name, name: 'demo' }, 'admin');
         writeCredential(path.join(config.paths.dataDir, 'demo', `${name}.token`), token);
-        return localOperations({ clickhouse: warehouse.client, calendar, fourEyes: true, signOff: () => Promise.resolve(signOffWith(client, DEMO_WORKFLOW_PREFIX)) }, await authenticator.authenticate(token));
+        return localOperations({ clickhouse: warehouse.client, calendar, fourEyes: true, signOff: () => Promise.resolve(signOffWith(client, DEMO_WORKFLOW_PREFIX, DEMO_TASK_QUEUE)) }, await authenticator.authenticate(token));
       };
       return { operator: await as('demo-operator', 'operator'), finance: await as('demo-finance', 'finance') };
     });
@@ -245,7 +245,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     out(renderTable(diff.map((d) => ({ kpi: d.kpi, level: d.level, unit: d.unit, revision: `${d.from_revision} → ${d.to_revision}`, was: formatValue(kpiById(d.kpi).unit, d.old_value), now: formatValue(kpiById(d.kpi).unit, d.new_value) }))));
     const status = await periodStatus(warehouse.client, 'quarter', quarter.id);
     const financeToken = path.relative(process.cwd(), path.join(config.paths.dataDir, 'demo', 'demo-finance.token'));
-    out(`${quarter.id}: revision ${status?.revision ?? '?'} approved; restatement revision ${status?.pendingRevision ?? '-'} waits for sign-off (KPI_TOKEN=$(cat ${financeToken}) … kpi approve --period ${quarter.id}).`);
+    out(`${quarter.id}: revision ${status?.revision ?? '?'} approved; restatement revision ${status?.pendingRevision ?? '-'} waits for sign-off by finance (with a worker on the demo's task queue: KPI_TOKEN=$(cat ${financeToken}) kpi approve --period ${quarter.id}).`);
 
     const cards = await readScorecards(warehouse.client, { grain: 'quarter', period: quarter.id });
     for (const id of ['regional_manager', 'store_manager']) {
