@@ -45,6 +45,12 @@ const REFUSALS = {
 /** HTTP statuses a ClickHouse server answers for engine errors it is asked about most. */
 const STATUS_BY_CODE: Record<number, number> = { 60: 404, 81: 404, 62: 400, 47: 400, 46: 400, 36: 400, 43: 400, 6: 400, 27: 400, 26: 400, 53: 400, 497: 403, 159: 408, 160: 408, 241: 500, 396: 400, 158: 400 };
 
+type Refusal = { code: number; type: string; status: number };
+
+function refuse(reply: FastifyReply, refusal: Refusal, message: string): FastifyReply {
+  return exception(reply, refusal.status, refusal.code, message, refusal.type);
+}
+
 function exception(reply: FastifyReply, status: number, code: number, message: string, type: string): FastifyReply {
   // The shape of a ClickHouse server error, which its clients parse.
   return reply
@@ -83,11 +89,11 @@ export function storeEndpoint(options: { client: ClickHouseClient; logger: Logge
       return Promise.resolve(bounded(payload, limit));
     });
     app.setErrorHandler((err, _req, reply) => {
-      if (err instanceof UnauthenticatedError) return exception(reply.header('www-authenticate', 'Basic realm="kpi"'), 401, REFUSALS.auth.code, err.message, REFUSALS.auth.type);
-      if (err instanceof ForbiddenError) return exception(reply, 403, REFUSALS.denied.code, err.message, REFUSALS.denied.type);
-      if (err instanceof UsageError) return exception(reply, 400, REFUSALS.syntax.code, err.message, REFUSALS.syntax.type);
+      if (err instanceof UnauthenticatedError) return refuse(reply.header('www-authenticate', 'Basic realm="kpi"'), REFUSALS.auth, err.message);
+      if (err instanceof ForbiddenError) return refuse(reply, REFUSALS.denied, err.message);
+      if (err instanceof UsageError) return refuse(reply, REFUSALS.syntax, err.message);
       const e = err as { code?: unknown; statusCode?: unknown };
-      if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return exception(reply, 413, REFUSALS.tooLarge.code, err instanceof Error ? err.message : 'the request body is too large', REFUSALS.tooLarge.type);
+      if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return refuse(reply, REFUSALS.tooLarge, err instanceof Error ? err.message : 'the request body is too large');
       if (typeof e.statusCode === 'number' && e.statusCode < 500) return exception(reply, e.statusCode, 1001, describeError(err), 'BAD_REQUEST');
       const engine = engineError(err);
       logger.warn({ err: describeError(err) }, 'store endpoint query failed');
@@ -107,7 +113,7 @@ export function storeEndpoint(options: { client: ClickHouseClient; logger: Logge
       const access: 'read' | 'write' = !asksReadOnly && can(caller.role, 'sql.write') ? 'write' : 'read';
       // Admitted before the check: the check itself queues behind running queries in the engine.
       if (access === 'read' && running >= options.maxConcurrent) {
-        return exception(reply, REFUSALS.busy.status, REFUSALS.busy.code, `${running} read-only queries are running; at most ${options.maxConcurrent} run at once (KPI_SQL_MAX_CONCURRENT)`, REFUSALS.busy.type);
+        return refuse(reply, REFUSALS.busy, `${running} read-only queries are running; at most ${options.maxConcurrent} run at once (KPI_SQL_MAX_CONCURRENT)`);
       }
       if (access === 'read') running += 1;
       try {

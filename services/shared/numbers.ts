@@ -33,15 +33,20 @@ function readNumber(v: unknown): number | string {
   return `expected a number, got ${describeValue(v)}`;
 }
 
+/** A schema from a reader that gives the number, or the reason the value is not one. */
+function readWith(read: (v: unknown) => number | string) {
+  return z.unknown().transform((v, ctx): number => {
+    const n = read(v);
+    if (typeof n === 'string') {
+      ctx.addIssue({ code: 'custom', message: n });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 /** A finite JS number, or a string in decimal notation (trimmed) whose value is finite. */
-export const StrictNumber = z.unknown().transform((v, ctx): number => {
-  const n = readNumber(v);
-  if (typeof n === 'string') {
-    ctx.addIssue({ code: 'custom', message: n });
-    return z.NEVER;
-  }
-  return n;
-});
+export const StrictNumber = readWith(readNumber);
 export type StrictNumber = z.infer<typeof StrictNumber>;
 
 /**
@@ -85,12 +90,5 @@ export function parseUInt32(text: string, name: string): number {
 }
 
 /** A UInt32 query parameter: a string of digits (or a whole JS number) no larger than 4294967295. */
-export const UInt32Param = z.unknown().transform((v, ctx): number => {
-  const n = readUInt32(v);
-  if (typeof n === 'string') {
-    ctx.addIssue({ code: 'custom', message: n });
-    return z.NEVER;
-  }
-  return n;
-});
+export const UInt32Param = readWith(readUInt32);
 export type UInt32Param = z.infer<typeof UInt32Param>;
