@@ -1,12 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { DataFormat } from '@clickhouse/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authorize, can } from '../auth/permissions.js';
-import type { ClickHouseClient } from '../shared/clickhouse.js';
+import { queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 import type { QueryLimits } from '../shared/config.js';
 import { ForbiddenError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { checkStatement } from '../shared/statements.js';
+import { utf8Header } from './credentials.js';
 import { HTTP_LIMITS, type ApiPlugin } from './server.js';
 
 /** Undoes ClickHouse's escaping of query parameter values (the HTTP `param_` form). */
@@ -39,6 +41,7 @@ const REFUSALS = {
   denied: { code: 497, type: 'ACCESS_DENIED', status: 403 },
   auth: { code: 516, type: 'AUTHENTICATION_FAILED', status: 401 },
   busy: { code: 202, type: 'TOO_MANY_SIMULTANEOUS_QUERIES', status: 503 },
+  unknownDatabase: { code: 81, type: 'UNKNOWN_DATABASE', status: 404 },
   tooLarge: { code: 1001, type: 'BAD_REQUEST', status: 413 },
 } as const;
 
@@ -76,8 +79,11 @@ function engineError(err: unknown): { code: number; type: string; message: strin
  * SETTINGS. Only a caller with `sql.write` may change anything, and only with a POST that
  * does not ask for readonly. At most `maxConcurrent` reads run at once.
  */
-export function storeEndpoint(options: { client: ClickHouseClient; logger: Logger; limits: QueryLimits; maxConcurrent: number }): ApiPlugin {
+export function storeEndpoint(options: { client: ClickHouseClient; logger: Logger; database: string; limits: QueryLimits; maxConcurrent: number }): ApiPlugin {
   const { client, logger, limits } = options;
+  // The engine's own time zone, asked once: clients read DateTime values in it.
+  let timeZone: Promise<string> | undefined;
+  const serverTimeZone = (): Promise<string> => (timeZone ??= queryRows<{ tz: string }>(client, 'SELECT timezone() AS tz').then(([row]) => row?.tz ?? 'UTC'));
   let running = 0;
   return (app) => {
     // Bodies arrive as bytes whatever their type: SQL, or rows for an INSERT.
@@ -109,6 +115,14 @@ export function storeEndpoint(options: { client: ClickHouseClient; logger: Logge
       const data = inUrl !== null ? body : '';
       const params: Record<string, string | null> = {};
       for (const [key, value] of sp) if (key.startsWith('param_')) params[key.slice('param_'.length)] = unescapeParam(value);
+      // A server answers for one session's database; this door serves the pipeline's.
+      const database = sp.get('database') ?? utf8Header(req.headers['x-clickhouse-database']);
+      if (database !== undefined && database !== null && database !== '' && database !== options.database) {
+        return refuse(reply, REFUSALS.unknownDatabase, `this endpoint serves the database ${options.database} only, not ${JSON.stringify(database.slice(0, 100))}`);
+      }
+      const queryId = sp.get('query_id') ?? randomUUID();
+      if (!/^[A-Za-z0-9._:-]{1,128}$/.test(queryId)) throw new UsageError('query_id is 1-128 letters, digits, . _ : -');
+      void reply.header('x-clickhouse-query-id', queryId).header('x-clickhouse-server-display-name', 'kpi-pipeline').header('x-clickhouse-timezone', await serverTimeZone());
       const asksReadOnly = req.method === 'GET' || sp.get('readonly') === '1' || sp.get('readonly') === '2';
       const access: 'read' | 'write' = !asksReadOnly && can(caller.role, 'sql.write') ? 'write' : 'read';
       // Admitted before the check: the check itself queues behind running queries in the engine.

@@ -83,6 +83,18 @@ describe('sign-off: four eyes and a tamper-evident trail', () => {
       expect(await periods.json()).toEqual([{ grain: 'quarter', period: '2019-Q1', revision: 1, state: 'approved' }]);
       await expect(client.command({ query: 'DROP TABLE kpi_values' })).rejects.toMatchObject({ code: '497' });
       await expect(client.query({ query: 'SELECT * FROM tokens' })).rejects.toMatchObject({ code: '497' });
+      // Answered as a server answers: its query id, format, time zone and name; one database.
+      const head = await fetch(`${kpi.base}/clickhouse?query=SELECT%201&query_id=probe-1&database=kpi`, { headers: { 'x-clickhouse-user': 'ada', 'x-clickhouse-key': analyst } });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('1\n');
+      const zone = (await (await client.query({ query: 'SELECT timezone() AS tz', format: 'JSONEachRow' })).json<{ tz: string }>())[0]?.tz;
+      expect(Object.fromEntries(['query-id', 'format', 'timezone', 'server-display-name'].map((h) => [h, head.headers.get(`x-clickhouse-${h}`)]))).toEqual({ 'query-id': 'probe-1', format: 'TabSeparated', timezone: zone, 'server-display-name': 'kpi-pipeline' });
+      const other = await fetch(`${kpi.base}/clickhouse?query=SELECT%201&database=system`, { headers: { 'x-clickhouse-user': 'ada', 'x-clickhouse-key': analyst } });
+      expect(other.status).toBe(404);
+      expect(await other.text()).toMatch(/^Code: 81\. DB::Exception: this endpoint serves the database kpi only/);
+      const named = createClient({ log: { level: ClickHouseLogLevel.OFF }, url: kpi.base, pathname: '/clickhouse', username: 'ada', password: analyst, database: 'kpi' });
+      expect(await (await named.query({ query: 'SELECT count() AS n FROM kpi_values', format: 'JSONEachRow' })).json()).toEqual([{ n: expect.anything() as unknown }]);
+      await named.close();
       const wrong = createClient({ log: { level: ClickHouseLogLevel.OFF }, url: kpi.base, pathname: '/clickhouse', username: 'ada', password: 'kpi_aaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
       await expect(wrong.query({ query: 'SELECT 1' })).rejects.toMatchObject({ code: '516' });
       await wrong.close();

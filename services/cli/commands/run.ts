@@ -102,7 +102,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
         periodRoutes({ operations, calendar: config.business }),
         userRoutes({ operations }),
         // Holding the embedded store, this process is how everyone else reaches it.
-        ...(storePath ? [storeEndpoint({ client: warehouse.client, logger, limits: config.sql.limits, maxConcurrent: config.sql.maxConcurrent })] : []),
+        ...(storePath ? [storeEndpoint({ client: warehouse.client, logger, database: warehouse.database, limits: config.sql.limits, maxConcurrent: config.sql.maxConcurrent })] : []),
       ],
     });
     if (storePath) publishStoreEndpoint(storePath, api.url);
