@@ -21,8 +21,6 @@ export function parseParams(pairs: string[]): Record<string, string> {
   return params;
 }
 
-const FORMATS: Record<SqlFormat, string> = { table: 'JSON', json: 'JSON', ndjson: 'JSON', csv: 'CSVWithNames', tsv: 'TabSeparatedWithNames' };
-
 /**
  * Runs one query against the warehouse, as the caller's credential allows: read-only SQL
  * (`sql.read`) goes through the same checks and limits as the analysts' door; `--write`
@@ -41,14 +39,16 @@ export async function sqlCommand(config: Config, query: string, options: { forma
     const checked = warehouse.via ? { sql: query, format: undefined } : await checkStatement(client, query, access === 'read' ? { access, limits: config.sql.limits } : { access });
     if (checked.format !== undefined) throw new UsageError(`the statement names FORMAT ${checked.format}: use --format instead`);
     const settings = warehouse.via && access === 'read' ? { readonly: '1' as const } : {};
-    if (access === 'write' && !/^\s*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXISTS)\b/i.test(checked.sql)) {
+    // A statement that returns no rows runs as a command. Opened here the check names its kind;
+    // through a holder, its first word is enough to choose how to print (the holder checks it).
+    const returnsRows = 'kind' in checked ? ['SELECT', 'SHOW', 'DESCRIBE', 'EXISTS'].includes(checked.kind) : /^\s*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXISTS)\b/i.test(checked.sql);
+    if (access === 'write' && !returnsRows) {
       await client.command({ query: checked.sql, query_params: params });
       process.stdout.write('Done.\n');
       return;
     }
-    const format = FORMATS[options.format];
     if (options.format === 'csv' || options.format === 'tsv') {
-      const result = await client.query({ query: checked.sql, query_params: params, format: format as 'CSVWithNames', clickhouse_settings: settings });
+      const result = await client.query({ query: checked.sql, query_params: params, format: options.format === 'csv' ? 'CSVWithNames' : 'TabSeparatedWithNames', clickhouse_settings: settings });
       process.stdout.write(await result.text());
       return;
     }
