@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadConfig } from '../services/shared/config.js';
 import { describeError } from '../services/shared/errors.js';
 import { projectRoot } from '../services/shared/paths.js';
+import { ensureJdbcClient, ensurePythonClient } from '../services/stack/analyst-clients.js';
 import { stackDown, stackUp } from '../services/stack/stack.js';
 import { formatMs } from '../services/cli/output.js';
 
@@ -42,6 +43,13 @@ async function main(): Promise<number> {
 
   step('type check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
   step('lint (eslint)', bin('eslint'), ['.']);
+
+  // The clients analysts use, run by the tests against the ClickHouse interface.
+  const t1 = Date.now();
+  say('▶ analyst clients (clickhouse-connect, JDBC)');
+  ensurePythonClient(config, (line) => say(`  ${line}`));
+  ensureJdbcClient(config, (line) => say(`  ${line}`));
+  say(`✓ analyst clients (${formatMs(Date.now() - t1)})`);
 
   const t0 = Date.now();
   say('▶ local stack');

@@ -37,6 +37,8 @@ ALTER ROLE kpi_reader SETTINGS PROFILE 'kpi_reader_profile';
 -- table, never the whole database: principals and tokens (credentials) and
 -- schema_migrations stay out. One statement WITH REPLACE OPTION, so a table dropped from
 -- this list loses its grant on the next run, with no moment in which the role has none.
+-- The documented views (v_…) run with the reader's own grants (SQL SECURITY INVOKER, the
+-- default), so the tables under them, kpi_catalog among them, are granted as well.
 GRANT
     SELECT ON {{database}}.ingest_progress,
     SELECT ON {{database}}.dead_letters,
@@ -55,7 +57,14 @@ GRANT
     SELECT ON {{database}}.restatements,
     SELECT ON {{database}}.scorecards,
     SELECT ON {{database}}.scorecard_lines,
-    SELECT ON {{database}}.arrivals
+    SELECT ON {{database}}.arrivals,
+    SELECT ON {{database}}.kpi_catalog,
+    SELECT ON {{database}}.v_periods,
+    SELECT ON {{database}}.v_kpi_values,
+    SELECT ON {{database}}.v_scorecards,
+    SELECT ON {{database}}.v_scorecard_lines,
+    SELECT ON {{database}}.v_restatements,
+    SELECT ON {{database}}.v_events_by_family
 TO kpi_reader WITH REPLACE OPTION;
 
 -- The services (ingest, worker, api): read and write the pipeline's tables, never other

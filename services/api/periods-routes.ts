@@ -99,6 +99,11 @@ export function periodRoutes({ operations, calendar }: { operations: OperationsF
     importRoute('inputs');
 
     const read = { config: { action: 'values.read' as const } };
+    // The data dictionary: the documented views and their columns' comments (kpi views).
+    app.get('/v1/views', read, async (req) => {
+      const q = query(z.object({ view: z.string().trim().min(1).max(200).optional() }).strict(), req.url, calendar);
+      return operations(req.caller).views(q.view);
+    });
     app.get('/v1/periods', read, async (req) => {
       const q = query(z.object({ grain: Grain.optional() }).strict(), req.url, calendar);
       return operations(req.caller).periods(q.grain ? { grain: q.grain } : {});

@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** What the route does, as the permissions table names it; `public` needs no credential. */
-    action?: Action | 'public';
+    action?: Action | 'public' | ((req: FastifyRequest) => Action | 'public');
   }
 }
 
@@ -77,6 +77,8 @@ export async function startApiServer(options: {
   allowedHosts: string[] | '*';
   corsOrigins: string[];
   plugins?: ApiPlugin[];
+  /** /health, /metrics and /v1/whoami; off for a listener that is only a ClickHouse endpoint. @default true */
+  standardRoutes?: boolean;
 }): Promise<ApiServer> {
   const app = Fastify({
     logger: false,
@@ -97,7 +99,8 @@ export async function startApiServer(options: {
     if (req.method !== 'GET' && req.method !== 'HEAD' && !sameOrigin(req.headers, options.corsOrigins)) throw new ForbiddenError('cross-site requests may not change anything');
     // An unknown path is 404 for anyone, and costs no credential check.
     if (req.is404) return;
-    const action = req.routeOptions.config.action;
+    const configured = req.routeOptions.config.action;
+    const action = typeof configured === 'function' ? configured(req) : configured;
     if (action === 'public') return;
     const credential = credentialOf(req.headers);
     if (!credential) throw new UnauthenticatedError('a credential is required: Authorization: Bearer <token> (kpi tokens create makes one)');
@@ -119,15 +122,22 @@ export async function startApiServer(options: {
     return reply.code(404).type('application/json').send(`${JSON.stringify({ error: `no route ${req.method} ${path.slice(0, 200)}` })}\n`);
   });
 
-  app.get('/health', { config: { action: 'public' } }, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}\n'));
-  app.get('/metrics', { config: { action: 'values.read' } }, async (_req, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
-  app.get('/v1/whoami', { config: { action: 'values.read' } }, (req) => {
-    const caller = authorize(req.caller, 'values.read');
-    return Promise.resolve({ name: caller.name, role: caller.role, kind: caller.kind, tokenId: caller.tokenId });
-  });
+  if (options.standardRoutes !== false) {
+    app.get('/health', { config: { action: 'public' } }, async (_req, reply) => reply.type('application/json').send('{"status":"ok"}\n'));
+    app.get('/metrics', { config: { action: 'values.read' } }, async (_req, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
+    app.get('/v1/whoami', { config: { action: 'values.read' } }, (req) => {
+      const caller = authorize(req.caller, 'values.read');
+      return Promise.resolve({ name: caller.name, role: caller.role, kind: caller.kind, tokenId: caller.tokenId });
+    });
+  }
   for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope));
 
-  await app.listen({ port: options.port, host: options.host });
+  try {
+    await app.listen({ port: options.port, host: options.host });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;

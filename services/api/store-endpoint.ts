@@ -1,22 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import type { DataFormat } from '@clickhouse/client';
+import { Transform } from 'node:stream';
+import { createBrotliCompress, createBrotliDecompress, createDeflate, createGzip, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authorize, can } from '../auth/permissions.js';
-import { queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
+import { execWithTextParams, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 import type { QueryLimits } from '../shared/config.js';
 import { ForbiddenError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { checkStatement } from '../shared/statements.js';
+import { ClickHouseRefusal, readSettings, writerSettings } from './clickhouse-settings.js';
+import { compressedBlock, lz4FrameCompression, nativeCompression } from './native-compression.js';
 import { utf8Header } from './credentials.js';
 import { HTTP_LIMITS, type ApiPlugin } from './server.js';
-
-/** Undoes ClickHouse's escaping of query parameter values (the HTTP `param_` form). */
-export function unescapeParam(value: string): string | null {
-  if (value === '\\N') return null;
-  const map: Record<string, string> = { t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', '0': '\0', "'": "'", '\\': '\\' };
-  return value.replace(/\\(.)/gs, (whole, ch: string) => map[ch] ?? whole);
-}
 
 /** A writer's body: the rows of an INSERT (ingest through this process sends batches of rows). */
 const WRITER_BODY_BYTES = 256 * 1024 * 1024;
@@ -35,6 +30,29 @@ function bounded(payload: NodeJS.ReadableStream, limit: number): NodeJS.Readable
   return payload.pipe(counted);
 }
 
+/** Request bodies a client may compress (`Content-Encoding`), and how each is read. */
+const BODY_DECODERS: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+/** Response encodings offered with `enable_http_compression=1`, in the order a server picks them. */
+const RESPONSE_ENCODERS: [string, () => Transform][] = [
+  ['gzip', createGzip],
+  ['deflate', createDeflate],
+  ['lz4', lz4FrameCompression],
+  ['br', createBrotliCompress],
+];
+
+/** The body as sent, decoded when compressed: limits count the decoded bytes (no zip bombs). */
+function decoded(payload: NodeJS.ReadableStream, encoding: string | undefined): NodeJS.ReadableStream {
+  const name = (encoding ?? '').trim().toLowerCase();
+  if (name === '' || name === 'identity') return payload;
+  const decoder = BODY_DECODERS[name];
+  if (!decoder) throw new ClickHouseRefusal(89, 'UNKNOWN_COMPRESSION_METHOD', 400, `Content-Encoding ${JSON.stringify(name.slice(0, 40))} is not supported: send the body plain, or as gzip, deflate or br`);
+  const stream = decoder();
+  payload.on('error', (err: Error) => stream.destroy(err));
+  stream.on('error', () => undefined);
+  return payload.pipe(stream);
+}
+
 /** ClickHouse's exception codes for refusals of the door itself, with the HTTP status a server gives them. */
 const REFUSALS = {
   syntax: { code: 62, type: 'SYNTAX_ERROR', status: 400 },
@@ -46,7 +64,7 @@ const REFUSALS = {
 } as const;
 
 /** HTTP statuses a ClickHouse server answers for engine errors it is asked about most. */
-const STATUS_BY_CODE: Record<number, number> = { 60: 404, 81: 404, 62: 400, 47: 400, 46: 400, 36: 400, 43: 400, 6: 400, 27: 400, 26: 400, 53: 400, 497: 403, 159: 408, 160: 408, 241: 500, 396: 400, 158: 400 };
+const STATUS_BY_CODE: Record<number, number> = { 60: 404, 81: 404, 62: 400, 47: 400, 46: 400, 36: 400, 43: 400, 6: 400, 27: 400, 26: 400, 53: 400, 73: 400, 497: 403, 159: 408, 160: 408, 241: 500, 396: 400, 158: 400, 456: 400, 457: 400, 130: 400, 72: 400 };
 
 type Refusal = { code: number; type: string; status: number };
 
@@ -55,12 +73,19 @@ function refuse(reply: FastifyReply, refusal: Refusal, message: string): Fastify
 }
 
 function exception(reply: FastifyReply, status: number, code: number, message: string, type: string): FastifyReply {
-  // The shape of a ClickHouse server error, which its clients parse.
+  // The shape of a ClickHouse server error, which its clients parse; compressed like a result when the client asked so.
+  const text = `Code: ${code}. DB::Exception: ${message.replace(/\s+/g, ' ').trim()} (${type})\n`;
   return reply
     .code(status)
+    .removeHeader('content-encoding')
     .header('x-clickhouse-exception-code', String(code))
     .type('text/plain; charset=UTF-8')
-    .send(`Code: ${code}. DB::Exception: ${message.replace(/\s+/g, ' ').trim()} (${type})\n`);
+    .send(asksNativeCompression(reply.request) ? compressedBlock(Buffer.from(text, 'utf8')) : text);
+}
+
+/** `compress=1`: the client reads ClickHouse's own compressed blocks (JDBC asks by default). */
+function asksNativeCompression(req: FastifyRequest): boolean {
+  return new URL(req.url, 'http://localhost').searchParams.get('compress') === '1';
 }
 
 /** An engine error as a server would report it: its own code, type and message. */
@@ -71,20 +96,56 @@ function engineError(err: unknown): { code: number; type: string; message: strin
   return { code: Number.isInteger(code) && code > 0 ? code : 1002, type: typeof e.type === 'string' && e.type ? e.type : 'UNKNOWN_EXCEPTION', message: message.replace(/^Code: \d+\. DB::Exception: /, '').replace(/ \([A-Z_]+\)\s*$/, '') };
 }
 
+/** The content type a server gives each output format. */
+export function contentTypeOf(format: string): string {
+  const f = format.toLowerCase();
+  if (f.startsWith('tabseparated') || f.startsWith('tsv')) return 'text/tab-separated-values; charset=UTF-8';
+  if (f.startsWith('csv')) return 'text/csv; charset=UTF-8; header=absent';
+  if (f === 'jsoneachrow' || f === 'jsonlines' || f === 'ndjson' || f.startsWith('jsoncompacteachrow') || f.startsWith('jsonstringseachrow')) return 'application/x-ndjson; charset=UTF-8';
+  if (f.startsWith('json')) return 'application/json; charset=UTF-8';
+  if (f === 'xml') return 'application/xml; charset=UTF-8';
+  if (/^(rowbinary|native|parquet|arrow|orc|avro|msgpack|protobuf|capnproto|bson|npy|raw)/.test(f)) return 'application/octet-stream';
+  return 'text/plain; charset=UTF-8';
+}
+
+/** The statement to check, and rows for an INSERT: `?query=` and a body are one text, as a server joins them. */
+function statementOf(inUrl: string | null, body: string): { statement: string; rows: string } {
+  if (inUrl === null) return { statement: body, rows: '' };
+  if (body.length === 0) return { statement: inUrl, rows: '' };
+  // An INSERT's rows follow its FORMAT clause; they travel beside the statement and are never parsed as SQL.
+  if (/^\s*INSERT\b/i.test(inUrl)) return { statement: inUrl, rows: body };
+  return { statement: `${inUrl}\n${body}`, rows: '' };
+}
+
+/** `Ok.` for /ping and for the root without a query, as a server answers a load balancer's probe. */
+const OK = 'Ok.\n';
+
 /**
  * The ClickHouse HTTP interface of the process that holds the embedded store: how every
  * other client (the CLI, analysts' tools, Grafana, ingest in another process) reaches chDB
- * while it is held. A caller needs `sql.read`; its statement is checked by ClickHouse's own
- * parse tree (services/shared/statements.ts) and runs with the door's limits as its own
- * SETTINGS. Only a caller with `sql.write` may change anything, and only with a POST that
- * does not ask for readonly. At most `maxConcurrent` reads run at once.
+ * while it is held. It answers as ClickHouse's own server does (TabSeparated by default,
+ * its exception codes and statuses, its headers), at `prefix` on the API port and at the
+ * root of its own port. A caller needs `sql.read`; its statement is checked by ClickHouse's
+ * own parse tree (services/shared/statements.ts) and runs with the door's limits as its
+ * own SETTINGS, lowered where the caller asks. Only a caller with `sql.write` may change
+ * anything, and only with a POST that does not ask for readonly. At most `maxConcurrent`
+ * reads run at once.
  */
-export function storeEndpoint(options: { client: ClickHouseClient; logger: Logger; database: string; limits: QueryLimits; maxConcurrent: number }): ApiPlugin {
-  const { client, logger, limits } = options;
+export function storeEndpoint(options: {
+  client: ClickHouseClient;
+  logger: Logger;
+  database: string;
+  limits: QueryLimits;
+  maxConcurrent: number;
+  /** Where the interface is served: `/clickhouse` on the API port, `` at a port's root. */
+  prefix: '' | '/clickhouse';
+  /** Shared by every listener of one process: the cap holds for the process. */
+  running: { count: number };
+}): ApiPlugin {
+  const { client, logger, limits, prefix, running } = options;
   // The engine's own time zone, asked once: clients read DateTime values in it.
   let timeZone: Promise<string> | undefined;
   const serverTimeZone = (): Promise<string> => (timeZone ??= queryRows<{ tz: string }>(client, 'SELECT timezone() AS tz').then(([row]) => row?.tz ?? 'UTC'));
-  let running = 0;
   return (app) => {
     // Bodies arrive as bytes whatever their type: SQL, or rows for an INSERT.
     app.removeAllContentTypeParsers();
@@ -92,9 +153,17 @@ export function storeEndpoint(options: { client: ClickHouseClient; logger: Logge
     // SQL is at most 1 MiB; only a caller that may write sends more (the rows of an INSERT).
     app.addHook('preParsing', async (req, _reply, payload) => {
       const limit = req.caller && can(req.caller.role, 'sql.write') ? WRITER_BODY_BYTES : HTTP_LIMITS.bodyBytes;
-      return Promise.resolve(bounded(payload, limit));
+      // Fastify checks the declared Content-Length against the bytes that arrived, not the decoded ones.
+      let arrived = 0;
+      payload.on('data', (chunk: Buffer) => {
+        arrived += chunk.length;
+      });
+      const body = bounded(decoded(payload, req.headers['content-encoding']), limit);
+      Object.defineProperty(body, 'receivedEncodedLength', { get: () => arrived });
+      return Promise.resolve(body);
     });
     app.setErrorHandler((err, _req, reply) => {
+      if (err instanceof ClickHouseRefusal) return refuse(reply, err, err.message);
       if (err instanceof UnauthenticatedError) return refuse(reply.header('www-authenticate', 'Basic realm="kpi"'), REFUSALS.auth, err.message);
       if (err instanceof ForbiddenError) return refuse(reply, REFUSALS.denied, err.message);
       if (err instanceof UsageError) return refuse(reply, REFUSALS.syntax, err.message);
@@ -109,59 +178,79 @@ export function storeEndpoint(options: { client: ClickHouseClient; logger: Logge
     const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       const caller = authorize(req.caller, 'sql.read');
       const sp = new URL(req.url, 'http://localhost').searchParams;
-      const body = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const inUrl = sp.get('query');
-      const statement = inUrl ?? body;
-      const data = inUrl !== null ? body : '';
-      const params: Record<string, string | null> = {};
-      for (const [key, value] of sp) if (key.startsWith('param_')) params[key.slice('param_'.length)] = unescapeParam(value);
+      if (sp.get('decompress') === '1') {
+        throw new ClickHouseRefusal(89, 'UNKNOWN_COMPRESSION_METHOD', 400, "decompress=1 (ClickHouse's native compressed blocks) is not read here: send the body plain or with Content-Encoding: gzip");
+      }
+      if (sp.get('session_check') === '1') {
+        throw new ClickHouseRefusal(372, 'SESSION_NOT_FOUND', 404, 'sessions are not kept here: each request stands alone (SET and temporary tables are refused); drop session_check');
+      }
       // A server answers for one session's database; this door serves the pipeline's.
+      // `default`, the database a client names when told none (JDBC does), is the pipeline's here.
       const database = sp.get('database') ?? utf8Header(req.headers['x-clickhouse-database']);
-      if (database !== undefined && database !== null && database !== '' && database !== options.database) {
+      if (database !== undefined && database !== null && database !== '' && database !== 'default' && database !== options.database) {
         return refuse(reply, REFUSALS.unknownDatabase, `this endpoint serves the database ${options.database} only, not ${JSON.stringify(database.slice(0, 100))}`);
       }
-      const queryId = sp.get('query_id') ?? randomUUID();
+      const queryId = sp.get('query_id') || randomUUID();
       if (!/^[A-Za-z0-9._:-]{1,128}$/.test(queryId)) throw new UsageError('query_id is 1-128 letters, digits, . _ : -');
       void reply.header('x-clickhouse-query-id', queryId).header('x-clickhouse-server-display-name', 'kpi-pipeline').header('x-clickhouse-timezone', await serverTimeZone());
       const asksReadOnly = req.method === 'GET' || sp.get('readonly') === '1' || sp.get('readonly') === '2';
       const access: 'read' | 'write' = !asksReadOnly && can(caller.role, 'sql.write') ? 'write' : 'read';
-      // Admitted before the check: the check itself queues behind running queries in the engine.
-      if (access === 'read' && running >= options.maxConcurrent) {
-        return refuse(reply, REFUSALS.busy, `${running} read-only queries are running; at most ${options.maxConcurrent} run at once (KPI_SQL_MAX_CONCURRENT)`);
+      if (access === 'read' && sp.get('readonly') === '0') {
+        throw new ClickHouseRefusal(164, 'READONLY', 403, `Cannot modify 'readonly' setting in readonly mode: ${caller.name} (${caller.role}) reads only`);
       }
-      if (access === 'read') running += 1;
+      const chosen = access === 'read' ? readSettings(sp, limits) : { limits: undefined, settings: writerSettings(sp) };
+      const textParams: Record<string, string> = {};
+      for (const [key, value] of sp) if (key.startsWith('param_')) textParams[key.slice('param_'.length)] = value;
+      const { statement, rows } = statementOf(sp.get('query'), Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+      // Admitted before the check: the check itself queues behind running queries in the engine.
+      if (access === 'read' && running.count >= options.maxConcurrent) {
+        return refuse(reply, REFUSALS.busy, `${running.count} read-only queries are running; at most ${options.maxConcurrent} run at once (KPI_SQL_MAX_CONCURRENT)`);
+      }
+      if (access === 'read') running.count += 1;
       try {
-        const checked = await checkStatement(client, statement, access === 'read' ? { access, limits } : { access });
-        // The engine runs the statement and the body as one text: a body is only ever the rows
-        // of an INSERT, in a format that reads them as data to the end (never Values, whose
-        // rows are SQL text and could carry a second statement).
-        if (data.length > 0 && (checked.kind !== 'INSERT' || checked.rowsFormat === undefined || checked.rowsFormat.toLowerCase() === 'values')) {
-          throw new ForbiddenError('a request body beside ?query= is taken only as the rows of an INSERT … FORMAT <format> (not Values)');
+        const checked = await checkStatement(client, statement, { access, settings: chosen.settings, ...(chosen.limits ? { limits: chosen.limits } : {}) });
+        // The engine runs the statement and its rows as one text: rows are only ever those of
+        // an INSERT, in a format that reads them as data to the end (never Values, whose rows
+        // are SQL text and could carry a second statement).
+        if (rows.length > 0 && (checked.kind !== 'INSERT' || checked.rowsFormat === undefined || checked.rowsFormat.toLowerCase() === 'values')) {
+          throw new ForbiddenError('rows beside ?query= are taken only for INSERT … FORMAT <format> (not Values)');
         }
+        const format = checked.format ?? (sp.get('default_format') || utf8Header(req.headers['x-clickhouse-format']) || 'TabSeparated');
+        if (!/^[A-Za-z0-9]{1,64}$/.test(format)) throw new ClickHouseRefusal(73, 'UNKNOWN_FORMAT', 400, `Unknown format ${JSON.stringify(format.slice(0, 64))}`);
         // No abort on disconnect: the embedded engine cannot interrupt a statement, and giving
         // up on one would let the next start beside it. Its time limit ends it.
-        const format = checked.format ?? sp.get('default_format') ?? 'TabSeparated';
-        const result = await client.exec({
-          query: checked.sql,
-          query_params: params,
-          clickhouse_settings: { default_format: format as DataFormat },
-          ...(data.length > 0 ? { values: Readable.from([data]) } : {}),
-        });
-        return reply
+        const result = await execWithTextParams(client, { query: checked.sql, textParams, format, values: rows });
+        void reply
           .code(200)
           .header('x-clickhouse-format', format)
           .header('x-clickhouse-summary', JSON.stringify(result.summary ?? {}))
-          .type('text/plain; charset=UTF-8')
-          .send(result.stream);
+          .type(contentTypeOf(format));
+        if (asksNativeCompression(req)) return reply.send(result.stream.pipe(nativeCompression()));
+        const encoder = sp.get('enable_http_compression') === '1' ? responseEncoder(req.headers['accept-encoding']) : undefined;
+        if (!encoder) return reply.send(result.stream);
+        return reply.header('content-encoding', encoder[0]).header('vary', 'Accept-Encoding').send(result.stream.pipe(encoder[1]()));
       } finally {
-        if (access === 'read') running -= 1;
+        if (access === 'read') running.count -= 1;
       }
     };
-    const sql = { config: { action: 'sql.read' as const } };
-    for (const url of ['/clickhouse', '/clickhouse/']) {
-      app.get(url, sql, handle);
-      app.post(url, sql, handle);
+    // The root answers a probe without a query (no credential), and SQL with one.
+    const sql = { config: { action: (req: FastifyRequest) => (req.method === 'GET' && !new URL(req.url, 'http://localhost').searchParams.has('query') ? ('public' as const) : ('sql.read' as const)) } };
+    const probe = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => reply.type('text/plain; charset=UTF-8').send(OK);
+    for (const url of prefix === '' ? ['/'] : [prefix, `${prefix}/`]) {
+      app.get(url, sql, async (req, reply) => (new URL(req.url, 'http://localhost').searchParams.has('query') ? handle(req, reply) : probe(req, reply)));
+      app.post(url, { config: { action: 'sql.read' as const } }, handle);
     }
-    app.get('/clickhouse/ping', { config: { action: 'public' } }, async (_req, reply) => reply.type('text/plain').send('Ok.\n'));
+    app.get(`${prefix}/ping`, { config: { action: 'public' } }, probe);
   };
+}
+
+/** The first encoding of ours that the client accepts, by `Accept-Encoding`. */
+function responseEncoder(accept: string | undefined): [string, () => Transform] | undefined {
+  const offered = (accept ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .filter(([, q]) => q === undefined || !/^\s*q\s*=\s*0(\.0*)?\s*$/.test(q))
+    .map(([name]) => name?.trim());
+  return RESPONSE_ENCODERS.find(([name]) => offered.includes(name));
 }

@@ -300,6 +300,13 @@ export function buildProgram(): Command {
     .option('--json', 'every KPI with its definition, as one JSON line')
     .action(async (opts: { json?: boolean; lang: string }) => (await periods()).kpisCommand(opts));
 
+  program
+    .command('views')
+    .description('the data dictionary: each documented view (v_…) analysts and Grafana read, with every column’s type and comment')
+    .argument('[view]', 'only this view, e.g. v_kpi_values')
+    .option('--json', 'print one JSON array: name, comment, columns (name, type, comment)')
+    .action(async (view: string | undefined, opts: { json?: boolean }) => (await import('./commands/views.js')).viewsCommand(context().config, view, opts));
+
   const schemas = program.command('schemas').description('event contracts published from the zod schemas');
   schemas
     .command('export')

@@ -7,6 +7,7 @@ import { queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 import { ForbiddenError, KpiError, UsageError, describeError } from '../shared/errors.js';
 import { verifyAudit, type ChainReport } from '../periods/audit-chain.js';
 import { warehouseStats, type WarehouseStats } from '../ingest/stats.js';
+import { readViews, type ViewDoc } from '../shared/views.js';
 import { parseImportCsv, storeImport, validateImport, type ImportKind, type ImportReceipt } from '../periods/imports.js';
 import { listPeriods, periodStatus, readRestatements, readScorecards, readValues, type PeriodStatus, type RestatementRow } from '../periods/read.js';
 
@@ -24,6 +25,8 @@ export interface Operations {
   scorecards(query: { grain: Grain; period: string; level?: Level; scorecard?: string; revision?: number }): Promise<Awaited<ReturnType<typeof readScorecards>>>;
   restatements(query: { grain: Grain; period: string }): Promise<RestatementRow[]>;
   stats(): Promise<WarehouseStats>;
+  /** The data dictionary: each documented view (or only `view`) with its columns' types and comments. */
+  views(view?: string): Promise<ViewDoc[]>;
   importCsv(kind: ImportKind, text: string, source: string): Promise<ImportReceipt>;
   importRows(kind: ImportKind, rows: Record<string, unknown>[], content: string, source: string): Promise<ImportReceipt>;
   users(): Promise<(PrincipalRow & { tokens: number })[]>;
@@ -115,6 +118,7 @@ export function localOperations(deps: OperationsDeps, caller: Caller): Operation
     scorecards: as('values.read', (_by, query: Parameters<Operations['scorecards']>[0]) => readScorecards(clickhouse, query)),
     restatements: as('values.read', (_by, query: { grain: Grain; period: string }) => readRestatements(clickhouse, query)),
     stats: as('values.read', () => warehouseStats(clickhouse)),
+    views: as('values.read', (_by, view?: string) => readViews(clickhouse, view)),
     importCsv: as('imports.write', (by, kind: ImportKind, text: string, source: string) => storeImport(clickhouse, kind, parseImportCsv(kind, text, calendar), { importedBy: by, source, content: text })),
     importRows: as('imports.write', (by, kind: ImportKind, rows: Record<string, unknown>[], content: string, source: string) =>
       storeImport(clickhouse, kind, validateImport(kind, rows, calendar), { importedBy: by, source, content }),

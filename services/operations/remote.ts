@@ -60,6 +60,7 @@ export function remoteOperations(base: string, token: string, caller: Caller): O
     scorecards: (query) => get(`/v1/scorecards${qs(query)}`),
     restatements: (query) => get(`/v1/restatements${qs(query)}`),
     stats: () => get('/v1/stats'),
+    views: (view) => get(`/v1/views${qs({ view })}`),
     importCsv: (kind, text, source) => post(`/v1/${kind}`, { type: 'text/csv', text }, { 'x-import-source': encodeURIComponent(source) }),
     importRows: (kind, rows, _content, source) => post(`/v1/${kind}`, json({ source, rows })),
     users: () => get('/v1/users'),

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type DataFormat } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.js';
 import { ForbiddenError, KpiError, StoreBusyError, UnauthenticatedError, UsageError, describeError } from './errors.js';
@@ -237,4 +238,34 @@ export function explainWarehouseError(err: unknown): KpiError | undefined {
   const table = /identifier '([^']+)'|Table \S+\.(\S+) does not exist/.exec(err instanceof Error ? err.message : '');
   const name = table?.[1] ?? table?.[2] ?? 'a table';
   return new KpiError(`The warehouse has no ${name === 'a table' ? name : `table ${name}`} yet: run \`npx kpi migrate\` first (kpi run, kpi worker and kpi demo apply migrations themselves).`);
+}
+
+/** A quoted SQL string literal of any text: backslash and quote escaped, nothing else touched. */
+function sqlString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * Runs one statement on the embedded engine with query parameters in the form ClickHouse's
+ * HTTP interface takes them (`param_*`): each value is the text the engine reads by its
+ * placeholder's type (`it\'s` for a String, `['it\'s','a\tb']` for an Array(String)), read
+ * exactly as a server reads it. chdb's own binder escapes a value once more (so a backslash
+ * inside an array doubles), so each value is given by `SET param_… = '…'` ahead of the
+ * statement, on chdb's binding path, which clears every parameter when the statement ends:
+ * none is left on the shared session for the next caller.
+ */
+export async function execWithTextParams(
+  client: ClickHouseClient,
+  params: { query: string; textParams: Record<string, string>; format: string; values?: string },
+): Promise<Awaited<ReturnType<ClickHouseClient['exec']>>> {
+  const names = Object.keys(params.textParams);
+  for (const name of names) if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) throw new UsageError(`query parameter name ${JSON.stringify(name.slice(0, 100))} is not an identifier`);
+  const sets = names.map((name) => `SET param_${name} = ${sqlString(params.textParams[name] ?? '')}; `).join('');
+  return client.exec({
+    query: `${sets}${params.query}`,
+    // A bound value, used by no placeholder, puts the statement on the binding path.
+    ...(names.length > 0 ? { query_params: { kpi_bound_: '' } } : {}),
+    clickhouse_settings: { default_format: params.format as DataFormat },
+    ...(params.values !== undefined && params.values.length > 0 ? { values: Readable.from([params.values]) } : {}),
+  });
 }

@@ -97,6 +97,13 @@ export const EnvSchema = z.object({
   KPI_API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Port of that HTTP API. @default 8080 */
   KPI_API_PORT: port.default(8080),
+  /** Port on KPI_API_HOST where a process holding the embedded store is a ClickHouse HTTP endpoint at its root, for analysts' clients; "off" for none. @default 8123 */
+  KPI_CLICKHOUSE_PORT: z
+    .string()
+    .trim()
+    .default('8123')
+    .refine((v) => v === 'off' || (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65_535), 'expected a port number (1-65535) or off')
+    .transform((v) => (v === 'off' ? undefined : Number(v))),
   /** Seconds a close waits after its period ends before it reads the warehouse, for stragglers. @default 900 */
   KPI_CLOSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(900),
   /** KPI queries a close runs at once. @default 2 */
@@ -163,7 +170,7 @@ export interface Config {
   paths: { dataDir: string; toolsDir: string };
   business: { timeZone: string; fiscalYearStartMonth: number };
   stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
-  api: { host: string; port: number; allowedHosts: string[] | '*'; corsOrigins: string[]; metricsToken: string | undefined };
+  api: { host: string; port: number; /** The root ClickHouse HTTP listener of a store holder; undefined: none. */ clickhousePort: number | undefined; allowedHosts: string[] | '*'; corsOrigins: string[]; metricsToken: string | undefined };
   auth: { token: string | undefined; tokenFile: string; bootstrapTokenFile: string | undefined; fourEyes: boolean };
   sql: { limits: QueryLimits; maxConcurrent: number };
   close: { idPrefix: string; graceMs: number; concurrency: number; provisionalIntervalMs: number; restateDebounceMs: number; lateCheckMs: number; scorecardsFile: string | undefined };
@@ -240,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       temporalUiPort: e.KPI_STACK_TEMPORAL_UI_PORT,
       javaHome: e.JAVA_HOME,
     },
-    api: { host: e.KPI_API_HOST, port: e.KPI_API_PORT, allowedHosts: allowedHosts(e.KPI_API_ALLOWED_HOSTS, e.KPI_API_HOST), corsOrigins: list(e.KPI_API_CORS_ORIGINS), metricsToken: e.KPI_METRICS_TOKEN },
+    api: { host: e.KPI_API_HOST, port: e.KPI_API_PORT, clickhousePort: e.KPI_CLICKHOUSE_PORT, allowedHosts: allowedHosts(e.KPI_API_ALLOWED_HOSTS, e.KPI_API_HOST), corsOrigins: list(e.KPI_API_CORS_ORIGINS), metricsToken: e.KPI_METRICS_TOKEN },
     auth: {
       token: e.KPI_TOKEN,
       tokenFile: path.resolve(root, e.KPI_TOKEN_FILE ?? (e.CLICKHOUSE_URL ? path.join(dataDir, `${e.CLICKHOUSE_DATABASE}.token`) : `${path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse'))}.token`)),

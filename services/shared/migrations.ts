@@ -5,6 +5,7 @@ import type { ClickHouseClient } from './clickhouse.js';
 import { queryRows } from './clickhouse.js';
 import { MigrationError, describeError } from './errors.js';
 import { projectRoot } from './paths.js';
+import { writeKpiCatalog } from './views.js';
 
 /** A numbered SQL file: `0001_raw_events.sql` has version 1 and name `raw_events`. */
 export interface Migration {
@@ -153,5 +154,8 @@ export async function migrate(
     });
     options.onApplied?.(m, Date.now() - started);
   }
+  // Data the views read that the code owns (the KPI catalog's labels): brought up to date on
+  // every run, applied migrations or not, so a changed catalog needs no migration.
+  await writeKpiCatalog(client);
   return { applied: pending, alreadyApplied: applied.length };
 }

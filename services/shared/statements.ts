@@ -58,6 +58,13 @@ export const READABLE_TABLES: readonly string[] = Object.freeze([
   'scorecards',
   'scorecard_lines',
   'arrivals',
+  'kpi_catalog',
+  'v_periods',
+  'v_kpi_values',
+  'v_scorecards',
+  'v_scorecard_lines',
+  'v_restatements',
+  'v_events_by_family',
 ]);
 
 /** System tables a read may name: row generators and the catalog, never settings, users or logs. */
@@ -75,6 +82,7 @@ export const READABLE_SYSTEM_TABLES: readonly string[] = Object.freeze([
   'data_type_families',
   'formats',
   'time_zones',
+  'settings',
 ]);
 
 /** The database the pipeline's tables live in by default; the session's current one is accepted too. */
@@ -190,7 +198,8 @@ const STATEMENT_ERROR_CODES: ReadonlySet<string> = new Set(['62', '167', '168', 
 export async function checkStatement(
   client: ClickHouseClient,
   sql: string,
-  options: { access: StatementAccess; limits?: QueryLimits },
+  /** `settings`: `name = value` pairs the door already checked (services/api/clickhouse-settings.ts), added to a read's SETTINGS. */
+  options: { access: StatementAccess; limits?: QueryLimits; settings?: string[] },
 ): Promise<CheckedStatement> {
   const { access, limits } = options;
   if (limits) assertLimits(limits);
@@ -209,12 +218,25 @@ export async function checkStatement(
 
   if (access === 'write') {
     refuseSecretNames(lex(text));
+    // A writer's choices of output settings apply to what returns rows, and to nothing else.
+    const chosen = options.settings ?? [];
+    if (chosen.length > 0 && nodesOf(checked).some((n) => n.type === 'Set')) {
+      throw new UsageError('the statement has a SETTINGS clause of its own: put every setting there, or send them all as URL parameters');
+    }
+    if (OUTPUT_KINDS.has(kind) && chosen.length > 0) return { kind, sql: withSettings(text, checked, chosen), format };
+    if (chosen.length > 0) throw new ForbiddenError(`settings (${chosen.map((c) => c.split(' ')[0]).join(', ')}) apply to statements that return rows only; a ${kind} runs with the pipeline's settings`);
     if (kind !== 'INSERT') return { kind, sql: text, format };
     const rowsFormat = rowsFormatOf(text);
     return { kind, sql: insertText(sql, text), format, ...(rowsFormat === undefined ? {} : { rowsFormat }) };
   }
-  await refuseUnreadableTables(client, tableReferences(checked, lex(text)));
-  return { kind, sql: withReadSettings(text, checked, limits), format };
+  const references = tableReferences(checked, lex(text));
+  await refuseUnreadableTables(client, references);
+  // system.settings tells a client which settings it may send (its readonly column): at
+  // readonly = 1 every one reads as fixed, at 2 as a reader's to choose, and the door checks
+  // each one sent (services/api/clickhouse-settings.ts). The statement itself can change none:
+  // SETTINGS clauses and SET are refused above.
+  const listsSettings = references.some((r) => r.readings.some((x) => x.database?.toLowerCase() === 'system' && x.table.toLowerCase() === 'settings'));
+  return { kind, sql: withReadSettings(text, checked, limits, options.settings ?? [], listsSettings ? 2 : 1), format };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -454,7 +476,8 @@ async function explainAst(client: ClickHouseClient, text: string, nonce: string)
   }
   const lines = rows.map((row) => (isRecord(row) && typeof row['explain'] === 'string' ? row['explain'] : undefined));
   const tree = parseTree(lines);
-  const literals = new Set(nodesOf(tree).flatMap((n) => (n.type === 'Literal' ? [n.label] : [])));
+  // A literal with a name (`{s:String} AS s`) reads `Literal '…' (alias s)`.
+  const literals = new Set(nodesOf(tree).flatMap((n) => (n.type === 'Literal' ? [n.label.replace(/ \(alias [^()]*\)$/, '')] : [])));
   if (markers.some((m) => !literals.has(`Literal '${m}'`))) {
     throw new ForbiddenError('a query parameter stands where only a value may be checked: put parameters where values go');
   }
@@ -761,8 +784,9 @@ function assertLimits(limits: QueryLimits): void {
  * keep a SET on its shared session. A UNION takes trailing SETTINGS as its last SELECT's,
  * and chDB then bounds its result rows unreliably, so a UNION is wrapped in one SELECT.
  */
-function withReadSettings(text: string, tree: AstNode, limits: QueryLimits | undefined): string {
-  const settings = ['readonly = 1'];
+function withReadSettings(text: string, tree: AstNode, limits: QueryLimits | undefined, chosen: string[], readonly: 1 | 2): string {
+  // The caller's choices first: where one names a setting again, the door's value stands.
+  const settings = [...chosen, `readonly = ${readonly}`];
   if (limits) {
     settings.push(
       `max_execution_time = ${limits.maxExecutionSeconds}`,
@@ -774,6 +798,11 @@ function withReadSettings(text: string, tree: AstNode, limits: QueryLimits | und
       "read_overflow_mode = 'throw'",
     );
   }
+  return withSettings(text, tree, settings);
+}
+
+/** `text` with a SETTINGS clause of its own (the statement has none: the check refuses them in reads). */
+function withSettings(text: string, tree: AstNode, settings: string[]): string {
   // Trailing SETTINGS bind to the last SELECT of a UNION, EXCEPT or INTERSECT, and chDB then
   // does not hold the whole result to the row limit: anything but one plain SELECT is wrapped.
   const selects = tree.type === 'SelectWithUnionQuery' ? (tree.children[0]?.children ?? []) : [];

@@ -21,15 +21,16 @@ export function parseJavaMajor(output: string): number | undefined {
   return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
 }
 
-export function requireJava(javaHome: string | undefined, minimum = 17): string {
+/** The java command, after checking it is at least `minimum`; `purpose` names who needs it in the error. */
+export function requireJava(javaHome: string | undefined, minimum = 17, purpose = 'Kafka'): string {
   const java = javaCommand(javaHome);
   const probe = runQuiet(java, ['-version'], { timeoutMs: 30_000 });
   if (probe.missing || probe.status !== 0) {
-    throw new PrerequisiteError(`Kafka needs Java ${minimum}+, but \`${java}\` was not found. ${HINTS['java']}`);
+    throw new PrerequisiteError(`${purpose} needs Java ${minimum}+, but \`${java}\` was not found. ${HINTS['java']}`);
   }
   const major = parseJavaMajor(probe.output);
   if (major !== undefined && major < minimum) {
-    throw new PrerequisiteError(`Kafka needs Java ${minimum}+, but \`${java}\` is Java ${major}. ${HINTS['java']}`);
+    throw new PrerequisiteError(`${purpose} needs Java ${minimum}+, but \`${java}\` is Java ${major}. ${HINTS['java']}`);
   }
   return java;
 }

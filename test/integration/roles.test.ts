@@ -64,6 +64,7 @@ describe('roles: exactly the README permissions table', () => {
     ['values.read', 'GET', '/v1/scorecards?grain=quarter&period=2026-Q3', undefined, undefined],
     ['values.read', 'GET', '/v1/restatements?grain=quarter&period=2026-Q3', undefined, undefined],
     ['values.read', 'GET', '/v1/stats', undefined, undefined],
+    ['values.read', 'GET', '/v1/views?view=v_kpi_values', undefined, undefined],
     ['imports.write', 'POST', '/v1/targets', 'text/csv', 'kpi,grain,period,level,unit,value\nnet_sales,quarter,2026-Q3,store,S002,1\n'],
     ['imports.write', 'POST', '/v1/inputs', 'application/json', JSON.stringify({ rows: [{ kpi: 'account_accuracy', grain: 'quarter', period: '2026-Q3', level: 'store', unit: 'S002', value: 0.9 }] })],
     ['periods.approve', 'POST', '/v1/quarters/2019-Q1/approve', 'application/json', '{"comment":"x"}'],

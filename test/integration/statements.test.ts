@@ -119,7 +119,8 @@ const HOSTILE: Hostile[] = [
   read('SHOW COLUMNS FROM tokens', TOKENS),
   read('EXISTS TABLE kpi.tokens', /^table kpi\.tokens is not readable/),
   read('SELECT * FROM {t:Identifier}', /^query parameter \{t:Identifier\} is refused: a table named by a parameter would be hidden from the check$/),
-  read('SELECT * FROM system.settings', /^system\.settings is not readable through the SQL door; readable system tables: one, numbers/),
+  read('SELECT * FROM system.processes', /^system\.processes is not readable through the SQL door; readable system tables: one, numbers/),
+  read("SELECT name FROM system.settings WHERE name = 'readonly' SETTINGS readonly = 0", /SETTINGS clauses are refused/),
   read('SELECT * FROM default.something', /^table default\.something is not readable through the SQL door/),
   read('SELECT `a\nb` FROM kpi_values', /^identifiers holding control characters .* are refused/),
   write('SELECT * FROM tokens', CREDENTIALS),
@@ -167,14 +168,15 @@ describe('the SQL door on the embedded engine (chDB)', () => {
     expect(HOSTILE.length).toBeGreaterThanOrEqual(35);
     expect(READABLE_TABLES).toEqual(expect.arrayContaining(['kpi_values', 'period_revisions', 'scorecards', 'scorecard_lines', 'arrivals', 'dead_letters']));
     for (const secret of ['principals', 'tokens']) expect(READABLE_TABLES).not.toContain(secret);
-    expect(READABLE_SYSTEM_TABLES).not.toContain('settings');
+    for (const engine of ['processes', 'query_log', 'users', 'grants']) expect(READABLE_SYSTEM_TABLES).not.toContain(engine);
   });
 
   it.each(HOSTILE)('refuses [$access] $sql', async ({ sql, access, error, reason }) => {
     const err = await rejection(check(sql, access));
     expect({ type: err.constructor.name, message: err.message }).toEqual({ type: error.name, message: err.message });
     expect(err.message).toMatch(reason);
-    expect(err.message.length).toBeLessThanOrEqual(400);
+    // Short, the list of readable tables aside: it grows with the documented tables and views.
+    expect(err.message.replace(READABLE_TABLES.join(', '), '…').length).toBeLessThanOrEqual(400);
     expect(err.message).not.toMatch(/In scope|formatQuerySingleLine|EXPLAIN AST/);
   });
 

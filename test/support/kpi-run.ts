@@ -6,6 +6,8 @@ import { exited, freePort, startKpi } from './pipeline.js';
 /** A real `kpi run` (or `kpi api`) of a test's own: store, topics, group, task queue and workflow ids. */
 export interface RunningKpi {
   base: string;
+  /** The root ClickHouse HTTP interface (KPI_CLICKHOUSE_PORT). */
+  clickhouse: string;
   env: NodeJS.ProcessEnv;
   /** The admin token the first start wrote next to the store. */
   adminToken: string;
@@ -26,12 +28,14 @@ export async function request(base: string, path: string, init: { method?: strin
 
 export async function startRun(role: 'run' | 'api', extra: Record<string, string> = {}): Promise<RunningKpi> {
   const port = await freePort();
+  const clickhousePort = await freePort();
   const store = tempDir(`${role}-secure`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOG_LEVEL: 'warn',
     CHDB_PATH: store,
     KPI_API_PORT: String(port),
+    KPI_CLICKHOUSE_PORT: String(clickhousePort),
     KPI_TOPIC_PREFIX: `${uniqueName('sec')}.`,
     KPI_INGEST_GROUP: uniqueName('sec-group'),
     KPI_TASK_QUEUE: uniqueName('sec-queue'),
@@ -45,6 +49,7 @@ export async function startRun(role: 'run' | 'api', extra: Record<string, string
   const adminToken = readFileSync(`${String(env['CHDB_PATH'])}.token`, 'utf8').trim();
   return {
     base,
+    clickhouse: `http://127.0.0.1:${clickhousePort}`,
     env,
     adminToken,
     output: kpi.output,

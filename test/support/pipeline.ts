@@ -21,7 +21,8 @@ export function freePort(): Promise<number> {
 
 /** Starts `kpi <args>` in the background, output kept for error messages. */
 export function startKpi(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No root ClickHouse listener unless a test asks for one: tests run beside each other and beside whatever holds 8123.
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'kpi.js'), ...args], { cwd: ROOT, env: { KPI_CLICKHOUSE_PORT: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString('utf8')));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString('utf8')));

@@ -5,7 +5,7 @@ import { kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
 import { loadScorecards } from '../../shared/scorecards.js';
 import { migrate } from '../../shared/migrations.js';
-import { startApiServer } from '../../api/server.js';
+import { startApiServer, type ApiServer } from '../../api/server.js';
 import { userRoutes } from '../../api/users-routes.js';
 import { createAuthenticator, ensureAdmin } from '../../auth/principals.js';
 import { announceAdmin } from '../session.js';
@@ -32,6 +32,20 @@ function untilSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', handler);
     process.on('SIGINT', handler);
   });
+}
+
+/**
+ * The root ClickHouse listener, or undefined with a warning when its port is taken (a
+ * ClickHouse server of the analyst's own, say): the pipeline runs on without it.
+ */
+async function startClickHouseListener(port: number, start: () => Promise<ApiServer>): Promise<ApiServer | undefined> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+    process.stderr.write(`kpi: port ${port} is in use, so there is no ClickHouse HTTP interface at its root; set KPI_CLICKHOUSE_PORT to a free port (or off). The store is still served at /clickhouse on the API port.\n`);
+    return undefined;
+  }
 }
 
 /**
@@ -89,24 +103,25 @@ export async function runCommand(config: Config, logger: Logger, options: { role
       if (!caller) throw new UnauthenticatedError('a credential is required');
       return localOperations(deps, caller);
     };
+    const listener = { host: config.api.host, logger, metrics: metrics.registry, authenticator, metricsToken: config.api.metricsToken, allowedHosts: config.api.allowedHosts, corsOrigins: config.api.corsOrigins };
+    // Holding the embedded store, this process is how everyone else reaches it: at /clickhouse
+    // on the API port, and as a ClickHouse server at the root of its own port for analysts' tools.
+    const running = { count: 0 };
+    const door = (prefix: '' | '/clickhouse') => storeEndpoint({ client: warehouse.client, logger, database: warehouse.database, limits: config.sql.limits, maxConcurrent: config.sql.maxConcurrent, prefix, running });
     const api = await startApiServer({
-      host: config.api.host,
+      ...listener,
       port: config.api.port,
-      logger,
-      metrics: metrics.registry,
-      authenticator,
-      metricsToken: config.api.metricsToken,
-      allowedHosts: config.api.allowedHosts,
-      corsOrigins: config.api.corsOrigins,
-      plugins: [
-        periodRoutes({ operations, calendar: config.business }),
-        userRoutes({ operations }),
-        // Holding the embedded store, this process is how everyone else reaches it.
-        ...(storePath ? [storeEndpoint({ client: warehouse.client, logger, database: warehouse.database, limits: config.sql.limits, maxConcurrent: config.sql.maxConcurrent })] : []),
-      ],
+      plugins: [periodRoutes({ operations, calendar: config.business }), userRoutes({ operations }), ...(storePath ? [door('/clickhouse')] : [])],
     });
+    const clickhouse = storePath && config.api.clickhousePort !== undefined ? await startClickHouseListener(config.api.clickhousePort, () => startApiServer({ ...listener, port: config.api.clickhousePort ?? 0, plugins: [door('')], standardRoutes: false })) : undefined;
     if (storePath) publishStoreEndpoint(storePath, api.url);
-    const doing = [ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`, worker ? `Temporal worker on ${config.temporal.address}` : ''].filter(Boolean).join('; ');
+    const doing = [
+      ingest ? `ingesting into ${warehouse.location}` : `serving ${warehouse.location}`,
+      worker ? `Temporal worker on ${config.temporal.address}` : '',
+      clickhouse ? `ClickHouse HTTP interface at ${clickhouse.url}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
     process.stderr.write(`kpi ${options.role}: ${doing}; health and metrics at ${api.url}/health, ${api.url}/metrics. Stop with Ctrl-C or SIGTERM.\n`);
     const received = await signal;
     logger.info({ signal: received }, 'stopping');
@@ -115,6 +130,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     await temporal?.connection.close();
     await worker?.shutdown();
     if (storePath) withdrawStoreEndpoint(storePath);
+    await clickhouse?.close();
     await api.close();
     await signOff.close();
   } finally {
