@@ -267,7 +267,9 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     out(`  Values:       ${env} npx kpi values --grain quarter --period ${quarter.id} --level region`);
     out(`  Scorecards:   ${env} npx kpi scorecard --grain quarter --period ${quarter.id} --lang zh`);
     out(`  Restated:     ${env} npx kpi restatements --grain ${lateMonth.grain} --period ${lateMonth.id}`);
-    out(`  SQL:          ${env} npx kpi sql "SELECT level, unit, value FROM kpi_values FINAL WHERE grain = 'quarter' AND kpi = 'net_sales' AND revision = 1 ORDER BY value DESC LIMIT 5"`);
+    out(`  SQL:          ${env} npx kpi sql "SELECT level, unit, value FROM v_kpi_values WHERE grain = 'quarter' AND period = '${quarter.id}' AND kpi = 'net_sales' ORDER BY value DESC LIMIT 5"`);
+    out(`  Views:        ${env} npx kpi views v_kpi_values   (the data dictionary: every column's comment)`);
+    out(`  pandas, DBeaver: ${env} npx kpi api, then connect to http://127.0.0.1:${config.api.clickhousePort ?? 8123} as admin with the token in ${path.relative(process.cwd(), `${storePath}.token`) || `${storePath}.token`}   (README: Analysts)`);
     out('  Stack:        npm run stack:status   (npm run stack:down stops it)');
   } finally {
     await worker?.shutdown();
