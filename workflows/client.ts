@@ -7,6 +7,7 @@ import type { ClosePeriodInput, closePeriodWorkflow } from './definitions/close-
 import { closeWorkflowId, restateWorkflowId, reviewWorkflowId } from './definitions/ids.js';
 import { approveUpdate, lateEventsSignal, reopenUpdate, reviewStateQuery, type Approval, type Reopening, type ReviewState } from './definitions/messages.js';
 import type { RestatePeriodInput, restatePeriodWorkflow } from './definitions/restate-period.js';
+import type { refreshProvisionalWorkflow } from './definitions/scheduled.js';
 import type { WarehouseCounts, warehouseCountsWorkflow } from './definitions/warehouse-counts.js';
 
 export { closeWorkflowId, restateWorkflowId, reviewWorkflowId };
@@ -17,6 +18,11 @@ export async function runWarehouseCounts(client: Client, workflowId: string, opt
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowId,
   });
+}
+
+/** Refreshes the provisional values of today's open periods (day … year) once and waits for it, as its Schedule does. */
+export async function refreshProvisional(client: Client, settings: PeriodSettings, workflowId: string, options: { taskQueue?: string } = {}): Promise<{ periods: string[]; values: number }> {
+  return client.workflow.execute<typeof refreshProvisionalWorkflow>('refreshProvisionalWorkflow', { taskQueue: options.taskQueue ?? TASK_QUEUE, workflowId, args: [settings] });
 }
 
 /**

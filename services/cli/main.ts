@@ -307,6 +307,15 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON array: name, comment, columns (name, type, comment)')
     .action(async (view: string | undefined, opts: { json?: boolean }) => (await import('./commands/views.js')).viewsCommand(context().config, view, opts));
 
+  program
+    .command('dashboards')
+    .description('Grafana dashboards generated from the KPI catalog and the scorecards')
+    .command('build')
+    .description('write the dashboards (and their alert rules) into infra/grafana, which docker-compose.yml provisions into Grafana')
+    .option('--out <dir>', 'the Grafana folder to write into (default: infra/grafana in the checkout)')
+    .option('--check', 'write nothing; exit with code 2 when the folder differs from what would be written')
+    .action(async (opts: { out?: string; check?: boolean }) => (await import('./commands/dashboards.js')).dashboardsBuildCommand(context().config, opts));
+
   const schemas = program.command('schemas').description('event contracts published from the zod schemas');
   schemas
     .command('export')

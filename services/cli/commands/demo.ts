@@ -26,8 +26,10 @@ import { publish } from '../../simulator/produce.js';
 import { stackUp } from '../../stack/stack.js';
 import { FAMILIES, EVENT_SCHEMAS, topicNames, type Family } from '../../../schemas/events/index.js';
 import { startWorker } from '../../../workflows/worker.js';
-import { periodSettings, reportLateEvents, restateWorkflowId, reviewWorkflowId, startClose } from '../../../workflows/client.js';
+import { periodSettings, refreshProvisional, reportLateEvents, restateWorkflowId, reviewWorkflowId, startClose } from '../../../workflows/client.js';
 import { formatMs, renderTable } from '../output.js';
+import { DASHBOARDS_DIR, grafanaFiles } from '../../../dashboards/index.js';
+import { defaultGrafanaDir, writeGrafanaFiles } from './dashboards.js';
 
 /** The demo's own environment: topics, consumer group and store, reset on every run. */
 export const DEMO_TOPIC_PREFIX = 'demo.';
@@ -233,6 +235,11 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         return found;
       });
       out(`  restated: ${restated.map((r) => `${r.grain} ${r.period}`).join(', ')}`);
+      // The open periods (today, this week … this year) as operations watch them: revision 0.
+      const open = await step("provisional values of today's open periods (day, week, month, quarter, year)", () =>
+        refreshProvisional(client, settings, `${DEMO_WORKFLOW_PREFIX}provisional:${Date.now()}`, { taskQueue: DEMO_TASK_QUEUE }),
+      );
+      out(`  ${open.values.toLocaleString('en-US')} provisional values of ${open.periods.join(', ')}`);
     } finally {
       await ingest.stop();
     }
@@ -256,6 +263,10 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
       out(renderTable(units.map((u) => ({ 'peer group': u.peer_group, rank: u.rank === null ? '-' : `${u.rank}/${u.peers}`, unit: u.unit, score: u.score === null ? '-' : u.score.toFixed(2), band: u.band, missing: u.missing.join(', ') }))));
     }
 
+    const grafanaDir = defaultGrafanaDir();
+    const grafana = grafanaFiles(scorecards, { timeZone: calendar.timeZone });
+    await step('write the Grafana dashboards', () => writeGrafanaFiles(grafanaDir, grafana));
+
     out('');
     out('Timings');
     out(renderTable(timings));
@@ -270,6 +281,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     out(`  SQL:          ${env} npx kpi sql "SELECT level, unit, value FROM v_kpi_values WHERE grain = 'quarter' AND period = '${quarter.id}' AND kpi = 'net_sales' ORDER BY value DESC LIMIT 5"`);
     out(`  Views:        ${env} npx kpi views v_kpi_values   (the data dictionary: every column's comment)`);
     out(`  pandas, DBeaver: ${env} npx kpi api, then connect to http://127.0.0.1:${config.api.clickhousePort ?? 8123} as admin with the token in ${path.relative(process.cwd(), `${storePath}.token`) || `${storePath}.token`}   (README: Analysts)`);
+    out(`  Grafana:      ${path.relative(process.cwd(), path.join(grafanaDir, DASHBOARDS_DIR))}: ${grafana.size} files (dashboards and alert rules) built from the catalog and scorecards (npx kpi dashboards build). With Docker: docker compose up -d --build, then http://127.0.0.1:3000, folder KPI (README: Dashboards)`);
     out('  Stack:        npm run stack:status   (npm run stack:down stops it)');
   } finally {
     await worker?.shutdown();

@@ -13,6 +13,8 @@ const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
 const DATASOURCE_PATH = path.join(ROOT, 'infra/grafana/provisioning/datasources/clickhouse.yaml');
 const DASHBOARD_PROVIDER_PATH = path.join(ROOT, 'infra/grafana/provisioning/dashboards/kpi.yaml');
 const ACCESS_PATH = path.join(ROOT, 'infra/clickhouse/access.sql');
+const PROMETHEUS_CONFIG_PATH = path.join(ROOT, 'infra/prometheus/prometheus.yml');
+const PROMETHEUS_DATASOURCE_PATH = path.join(ROOT, 'infra/grafana/provisioning/datasources/prometheus.yaml');
 
 /**
  * What the person running `docker compose` sets: every secret, none with a default in the
@@ -24,14 +26,19 @@ const HOST_ENV: Record<string, string> = {
   TEMPORAL_DB_PASSWORD: 'temporal-pw-from-env',
   GRAFANA_ADMIN_PASSWORD: 'grafana-pw-from-env',
   KPI_BOOTSTRAP_TOKEN: `kpi_abcdefghijkl_${'A'.repeat(43)}`,
+  KPI_METRICS_TOKEN: `metrics-token-from-env-${'m'.repeat(20)}`,
 };
 /** Environment keys whose values are secrets (files holding one are paths, not secrets). */
 const SECRET_KEY = /PASSWORD|PASSWD|_PWD$|SECRET|TOKEN$/;
 
-const INFRA_SERVICES = ['kafka', 'clickhouse', 'temporal-db', 'temporal', 'temporal-ui', 'grafana'] as const;
+const INFRA_SERVICES = ['kafka', 'clickhouse', 'temporal-db', 'temporal', 'temporal-ui', 'prometheus', 'grafana'] as const;
 const KPI_SERVICES = ['kpi-migrate', 'kpi-ingest', 'kpi-worker', 'kpi-api'] as const;
 /** Runs once and exits; a healthcheck would never pass. */
 const ONE_SHOT = 'kpi-migrate';
+/** The kpi services that keep running, each serving /metrics on its API port. */
+const SCRAPED = KPI_SERVICES.filter((name) => name !== ONE_SHOT);
+/** Where Compose mounts the metrics token secret (/run/secrets/<name>). */
+const METRICS_TOKEN_FILE = '/run/secrets/kpi_metrics_token';
 
 // The subset of the Compose specification these tests read.
 const PortSpec = z.union([
@@ -81,6 +88,23 @@ const DatasourceFile = z.object({
         jsonData: z.record(z.string(), z.unknown()),
         secureJsonData: z.record(z.string(), z.unknown()).optional(),
       }),
+    )
+    .min(1),
+});
+/** The subset of Prometheus's configuration these tests read. */
+const PrometheusConfig = z.object({
+  global: z.object({ scrape_interval: z.string().optional() }).optional(),
+  scrape_configs: z
+    .array(
+      z
+        .object({
+          job_name: z.string(),
+          metrics_path: z.string().optional(),
+          scheme: z.string().optional(),
+          authorization: z.object({ type: z.string().optional(), credentials: z.string().optional(), credentials_file: z.string().optional() }).strict().optional(),
+          static_configs: z.array(z.object({ targets: z.array(z.string()).min(1) })).min(1),
+        })
+        .strict(),
     )
     .min(1),
 });
@@ -208,7 +232,8 @@ describe('docker-compose.yml', () => {
   it.each([...INFRA_SERVICES])('%s runs a pinned official image', (name) => {
     const { image, build } = serviceOf(compose, name);
     expect(build).toBeUndefined();
-    expect(image).toMatch(/^[a-z0-9][a-z0-9/._-]*:[0-9][0-9A-Za-z.-]*$/);
+    // A version tag, never latest; Prometheus's tags start with v (v3.5.0).
+    expect(image).toMatch(/^[a-z0-9][a-z0-9/._-]*:v?[0-9][0-9A-Za-z.-]*$/);
   });
 
   it('builds every kpi-* service from the root Dockerfile as one image', () => {
@@ -282,6 +307,8 @@ describe('docker-compose.yml', () => {
       expect(config.temporal.namespace).toBe('default');
       expect(config.business.timeZone).toBe('Asia/Shanghai');
       expect(config.logLevel).toBe('info');
+      // The services Prometheus scrapes accept its token; kpi-migrate serves no /metrics.
+      expect(config.api.metricsToken).toBe((SCRAPED as readonly string[]).includes(name) ? HOST_ENV['KPI_METRICS_TOKEN'] : undefined);
     });
   });
 
@@ -293,7 +320,7 @@ describe('docker-compose.yml', () => {
         .map(([key, value]) => ({ service: name, key, value })),
     );
     expect(secretEntries.map((e) => `${e.service}.${e.key}`)).toEqual(
-      expect.arrayContaining(['clickhouse.CLICKHOUSE_PASSWORD', 'temporal-db.POSTGRES_PASSWORD', 'temporal.POSTGRES_PWD', 'grafana.GF_SECURITY_ADMIN_PASSWORD', 'grafana.CLICKHOUSE_READER_PASSWORD', 'kpi-migrate.CLICKHOUSE_PASSWORD', 'kpi-migrate.CLICKHOUSE_READER_PASSWORD']),
+      expect.arrayContaining(['clickhouse.CLICKHOUSE_PASSWORD', 'temporal-db.POSTGRES_PASSWORD', 'temporal.POSTGRES_PWD', 'grafana.GF_SECURITY_ADMIN_PASSWORD', 'grafana.CLICKHOUSE_READER_PASSWORD', 'kpi-migrate.CLICKHOUSE_PASSWORD', 'kpi-migrate.CLICKHOUSE_READER_PASSWORD', ...SCRAPED.map((name) => `${name}.KPI_METRICS_TOKEN`)]),
     );
     for (const entry of secretEntries) {
       // `${NAME:?message}`: Compose refuses to start without it; never a literal, never `:-default`.
@@ -315,13 +342,15 @@ describe('docker-compose.yml', () => {
       const service = serviceOf(compose, name);
       const env = environmentOf(service);
       expect(service.secrets).toContain('kpi_bootstrap_token');
+      expect(service.secrets).not.toContain('kpi_metrics_token');
       // Compose mounts a secret at /run/secrets/<name> unless a target says otherwise.
       expect(env['KPI_BOOTSTRAP_TOKEN_FILE']).toBe('/run/secrets/kpi_bootstrap_token');
       expect(Object.values(env)).not.toContain(HOST_ENV['KPI_BOOTSTRAP_TOKEN']);
       expect(env['KPI_API_ALLOWED_HOSTS']).toBe('*');
     }
+    // Outside the kpi services, only Prometheus holds a secret: the metrics token.
     for (const [name, service] of Object.entries(compose.services)) {
-      if (!(KPI_SERVICES as readonly string[]).includes(name)) expect({ name, secrets: service.secrets }).toEqual({ name, secrets: undefined });
+      if (!(KPI_SERVICES as readonly string[]).includes(name)) expect({ name, secrets: service.secrets }).toEqual({ name, secrets: name === 'prometheus' ? ['kpi_metrics_token'] : undefined });
     }
   });
 
@@ -389,10 +418,63 @@ describe('docker-compose.yml', () => {
     const all = Object.values(compose.services).flatMap(publishedPorts);
     const keys = all.map((p) => `${p.hostPort}/${p.protocol}`);
     expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
-    expect(all.map((p) => p.hostPort).sort((a, b) => a - b)).toEqual([3000, 7233, 8080, 8123, 8233, 9000, 9092]);
+    expect(all.map((p) => p.hostPort).sort((a, b) => a - b)).toEqual([3000, 7233, 8080, 8123, 8233, 9000, 9090, 9092]);
     const text = readFileSync(COMPOSE_PATH, 'utf8');
     const header = text.slice(0, text.search(/^name:/m));
     for (const { hostPort } of all) expect(header).toMatch(new RegExp(`^#\\s+${hostPort}\\s+\\S`, 'm'));
+  });
+});
+
+describe('Prometheus', () => {
+  const compose = readCompose();
+  const prometheus = serviceOf(compose, 'prometheus');
+  const config = PrometheusConfig.parse(parse(readFileSync(PROMETHEUS_CONFIG_PATH, 'utf8')));
+
+  it('reads its configuration from infra/prometheus at the path the image starts with', () => {
+    // prom/prometheus runs --config.file=/etc/prometheus/prometheus.yml unless told otherwise.
+    expect(prometheus.command).toBeUndefined();
+    expect(prometheus.volumes).toEqual(expect.arrayContaining(['./infra/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro', 'prometheus-data:/prometheus']));
+  });
+
+  it('scrapes each long-running kpi service on its API port, one job per service', () => {
+    const jobs = config.scrape_configs.map((job) => ({ job: job.job_name, targets: job.static_configs.flatMap((c) => c.targets) }));
+    const expected = SCRAPED.map((name) => {
+      const api = loadConfig(environmentOf(serviceOf(compose, name))).api;
+      // Reachable from another container only when listening on every interface.
+      expect({ name, host: api.host }).toEqual({ name, host: '0.0.0.0' });
+      return { job: name, targets: [`${name}:${api.port}`] };
+    });
+    expect(jobs).toEqual(expected);
+    for (const job of config.scrape_configs) {
+      expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+      expect(job.scheme ?? 'http').toBe('http');
+    }
+  });
+
+  it('presents the metrics token from a Docker secret, never written in a file of the repo', () => {
+    expect(compose.secrets?.['kpi_metrics_token']).toEqual({ environment: 'KPI_METRICS_TOKEN' });
+    expect(prometheus.secrets).toEqual(['kpi_metrics_token']);
+    for (const job of config.scrape_configs) {
+      expect({ job: job.job_name, authorization: job.authorization }).toEqual({ job: job.job_name, authorization: { type: 'Bearer', credentials_file: METRICS_TOKEN_FILE } });
+    }
+    // The services accept the very token Prometheus presents.
+    for (const name of SCRAPED) expect(environmentOf(serviceOf(compose, name))['KPI_METRICS_TOKEN']).toBe(HOST_ENV['KPI_METRICS_TOKEN']);
+    expect(Object.values(environmentOf(prometheus))).not.toContain(HOST_ENV['KPI_METRICS_TOKEN']);
+    const text = readFileSync(PROMETHEUS_CONFIG_PATH, 'utf8');
+    for (const secret of Object.values(HOST_ENV)) expect(text).not.toContain(secret);
+  });
+
+  it('is the datasource Grafana provisions, and Grafana waits for it', () => {
+    const file = z
+      .object({ datasources: z.array(z.object({ type: z.string(), url: z.string(), jsonData: z.object({ timeInterval: z.string().optional() }).optional() })) })
+      .parse(parse(readFileSync(PROMETHEUS_DATASOURCE_PATH, 'utf8')));
+    const datasource = file.datasources.find((d) => d.type === 'prometheus');
+    const url = new URL(datasource?.url ?? '');
+    expect(url.hostname).toBe('prometheus');
+    expect(publishedPorts(prometheus).map((p) => p.containerPort)).toContain(Number(url.port));
+    // Grafana's step floor is the scrape interval.
+    expect(datasource?.jsonData?.timeInterval).toBe(config.global?.scrape_interval);
+    expect(dependenciesOf(serviceOf(compose, 'grafana'))).toMatchObject({ prometheus: 'service_healthy' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../../services/shared/errors.js';
@@ -124,11 +124,17 @@ describe('scoreScorecard', () => {
 });
 
 describe('loadScorecards (KPI_SCORECARDS_FILE)', () => {
+  const made: string[] = [];
   const file = (content: string): string => {
-    const f = path.join(mkdtempSync(path.join(tmpdir(), 'kpi-cards-')), 'cards.json');
+    const dir = mkdtempSync(path.join(tmpdir(), 'kpi-cards-'));
+    made.push(dir);
+    const f = path.join(dir, 'cards.json');
     writeFileSync(f, content);
     return f;
   };
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
   const close = (scorecardsFile: string | undefined) => ({ idPrefix: '', graceMs: 0, concurrency: 1, provisionalIntervalMs: 10_000, restateDebounceMs: 0, lateCheckMs: 1_000, scorecardsFile });
 
   it('uses the built-in scorecards without a file, and a valid file instead of them', () => {
