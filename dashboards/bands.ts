@@ -1,6 +1,6 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { kpiById } from './common.js';
-import type { Band, ScorecardConfig, ScorecardLine } from '../schemas/scorecards/index.js';
+import type { Band, ScorecardLine } from '../schemas/scorecards/index.js';
 
 /** Band colours from the best band down; bands beyond four share the last. */
 const BAND_COLOURS = ['green', 'yellow', 'orange', 'red'];
@@ -42,11 +42,4 @@ export function bandThresholds(line: ScorecardLine, bands: readonly Band[]): das
   return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps);
 }
 
-/**
- * The headline KPIs: the lines of the first scorecard (the operations department's by
- * default, the card the source document puts first) that events measure. Manual KPIs are
- * entered per closed period, so an open period has no value of theirs to watch.
- */
-export function headlineLines(config: ScorecardConfig): ScorecardLine[] {
-  return (config.scorecards[0]?.lines ?? []).filter((line) => kpiById(line.kpi).kind === 'event');
-}
+export { headlineLines } from '../schemas/scorecards/index.js';

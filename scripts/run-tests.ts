@@ -11,6 +11,7 @@ import { loadConfig } from '../services/shared/config.js';
 import { describeError } from '../services/shared/errors.js';
 import { projectRoot } from '../services/shared/paths.js';
 import { ensureJdbcClient, ensurePythonClient } from '../services/stack/analyst-clients.js';
+import { ensureBrowser } from '../services/stack/browser.js';
 import { stackDown, stackUp } from '../services/stack/stack.js';
 import { formatMs } from '../services/cli/output.js';
 
@@ -50,6 +51,13 @@ async function main(): Promise<number> {
   ensurePythonClient(config, (line) => say(`  ${line}`));
   ensureJdbcClient(config, (line) => say(`  ${line}`));
   say(`✓ analyst clients (${formatMs(Date.now() - t1)})`);
+
+  // The headless Chromium the review pack is printed with, and the fonts and pdftoppm its
+  // tests read the pages with (apt-get, when missing and run as root).
+  const t2 = Date.now();
+  say('▶ browser (headless Chromium, CJK fonts, pdftoppm)');
+  const browser = ensureBrowser(config, (line) => say(`  ${line}`));
+  say(`✓ browser: ${browser} (${formatMs(Date.now() - t2)})`);
 
   const t0 = Date.now();
   say('▶ local stack');

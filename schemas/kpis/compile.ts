@@ -1,6 +1,6 @@
 import type { Period } from '../calendar/index.js';
 import { kpiById, type EventFormula, type Kpi, type KpiId, type Term } from './catalog.js';
-import { MEASURES, inPeriod, type Measure, type SourceId } from './measures.js';
+import { LATEST_BY, MEASURES, aggregateSql, inPeriod, type Measure, type MeasureId, type SourceId } from './measures.js';
 
 /**
  * The KPI compiler: (KPIs, period, levels) → one ClickHouse SELECT whose rows are
@@ -13,6 +13,9 @@ import { MEASURES, inPeriod, type Measure, type SourceId } from './measures.js';
  * results are merged per unit, and the KPIs are formed from the merged measures. Values
  * reach the SQL only as bound parameters (`params`); every identifier and literal in the
  * text comes from the catalog.
+ *
+ * `compileKpiEvents` is the same compiler in event mode: for one KPI, period and unit, the
+ * rows those aggregates are taken over, each with what it contributes.
  */
 
 export const LEVELS = ['company', 'region', 'store', 'department', 'channel'] as const;
@@ -93,6 +96,47 @@ const inPreviousPeriod = (col: string): string => `(${col} >= {p_prev_start: Dat
 const BY_TUPLE: Partial<Record<SourceId, string>> = { sales: 'sale_lines', returns: 'return_events', ticket_events: 'ticket_events' };
 const TUPLE = 'region, store, department, channel';
 
+/** An entity's organisation: each column's greatest value over its events (in practice they agree). */
+const ORG = 'max(region) AS region, max(store) AS store, max(department) AS department, max(channel) AS channel';
+
+/** Orders, each once, with their org and when each step first happened: every event of an order that has one in the period. */
+const ORDERS =
+  `SELECT order_id, ${ORG}, ` +
+  "minIfOrNull(occurred_at, type = 'order.placed') AS placed_at, maxOrNull(promised_delivery_at) AS promised_delivery_at, " +
+  "minIfOrNull(occurred_at, type = 'order.shipped') AS shipped_at, minIfOrNull(occurred_at, type = 'order.delivered') AS delivered_at, " +
+  "minIfOrNull(occurred_at, type = 'order.cancelled') AS cancelled_at " +
+  `FROM order_events WHERE order_id IN (SELECT order_id FROM order_events WHERE ${inPeriod('occurred_at')}) GROUP BY order_id`;
+
+/** Tickets, each once: opened, priority, first response and last resolution. */
+const TICKETS =
+  `SELECT ticket_id, ${ORG}, ` +
+  "minIfOrNull(occurred_at, type = 'ticket.opened') AS opened_at, maxIfOrNull(priority, type = 'ticket.opened') AS priority, " +
+  "minIfOrNull(occurred_at, type = 'ticket.first_response') AS first_response_at, maxIfOrNull(occurred_at, type = 'ticket.resolved') AS resolved_at " +
+  `FROM ticket_events WHERE ticket_id IN (SELECT ticket_id FROM ticket_events WHERE ${inPeriod('occurred_at')}) GROUP BY ticket_id`;
+
+/** Buyers (customers or members): the sale lines that count for them, from the first instant each looks back to. */
+const BUYERS = {
+  customers: { key: 'customer_id', from: '' },
+  members: { key: 'member_id', from: "occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND" },
+} as const;
+
+/**
+ * Distinct sales per buyer and organisation tuple, this period and the one before, and
+ * `extra` aggregates; duplicates change neither a distinct count nor a first purchase, so no
+ * FINAL is needed.
+ */
+function buyerSales(source: keyof typeof BUYERS, extra: string): string {
+  const { key, from } = BUYERS[source];
+  return (
+    `SELECT ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${extra} ` +
+    `FROM sale_lines WHERE ${key} IS NOT NULL AND ${from} occurred_at < {p_end: DateTime64(3, 'UTC')} GROUP BY ${key}, ${TUPLE}`
+  );
+}
+
+/** Targets or inputs of the period; `where` picks levels and units. An import is in force only once its record is in `imports` (the commit point of storeImport). */
+const imported = (table: 'kpi_targets' | 'kpi_inputs', where: string): string =>
+  `FROM ${table} WHERE grain = {p_grain: String} AND period = {p_period: String} AND ${where} AND import_id IN (SELECT import_id FROM imports)`;
+
 /**
  * The query of one source: a row per unit with `level`, `unit`, `parent`, then every
  * column of the statement in the same order in every source (UNION ALL matches columns by
@@ -105,56 +149,34 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
   const own = columns.filter(mine);
   const listed = (expr: (c: Column) => string): string => [...columns.map((c) => (mine(c) ? `${f64(expr(c))} AS ${c.id}` : `${NULL_F64} AS ${c.id}`)), ...flags].join(', ');
   const select = listed((c) => c.sql);
-  const org = 'max(region) AS region, max(store) AS store, max(department) AS department, max(channel) AS channel';
   const table = BY_TUPLE[source];
   if (table) {
     const inner = own.map((c) => `${c.sql} AS ${c.id}__t`).join(', ');
     const outer = listed((c) => `sum(${c.id}__t)`);
     return `SELECT ${units}, ${outer} FROM (SELECT ${TUPLE}, ${inner} FROM ${table} FINAL WHERE ${inPeriod('occurred_at')} GROUP BY ${TUPLE}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
   }
-  // Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple);
-  // duplicates change neither a distinct count nor a first purchase, so no FINAL is needed.
-  const buyers = (key: 'customer_id' | 'member_id', extra: string, from: string): string =>
+  // Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple).
+  const buyers = (b: keyof typeof BUYERS, extra: string): string =>
     `SELECT level, unit, parent, ${select} FROM (` +
-    `SELECT ${units}, ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${extra ? ', min(first) AS first_purchase_at' : ''} FROM (` +
-    `SELECT ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${extra} ` +
-    `FROM sale_lines WHERE ${key} IS NOT NULL AND ${from} occurred_at < {p_end: DateTime64(3, 'UTC')} GROUP BY ${key}, ${TUPLE}` +
-    `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${key}) ${byUnit}`;
+    `SELECT ${units}, ${BUYERS[b].key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${extra ? ', min(first) AS first_purchase_at' : ''} FROM (` +
+    buyerSales(b, extra) +
+    `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${BUYERS[b].key}) ${byUnit}`;
   switch (source) {
     case 'sales':
     case 'returns':
     case 'ticket_events':
       throw new Error(`source ${source} is aggregated by tuple`);
     case 'orders':
-      return (
-        `SELECT ${units}, ${select} FROM (SELECT order_id, ${org}, ` +
-        "minIfOrNull(occurred_at, type = 'order.placed') AS placed_at, maxOrNull(promised_delivery_at) AS promised_delivery_at, " +
-        "minIfOrNull(occurred_at, type = 'order.shipped') AS shipped_at, minIfOrNull(occurred_at, type = 'order.delivered') AS delivered_at, " +
-        "minIfOrNull(occurred_at, type = 'order.cancelled') AS cancelled_at " +
-        `FROM order_events WHERE order_id IN (SELECT order_id FROM order_events WHERE ${inPeriod('occurred_at')}) GROUP BY order_id) ` +
-        `ARRAY JOIN ${fanOut(levels)} ${byUnit}`
-      );
+      return `SELECT ${units}, ${select} FROM (${ORDERS}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
     case 'tickets':
-      return (
-        `SELECT ${units}, ${select} FROM (SELECT ticket_id, ${org}, ` +
-        "minIfOrNull(occurred_at, type = 'ticket.opened') AS opened_at, maxIfOrNull(priority, type = 'ticket.opened') AS priority, " +
-        "minIfOrNull(occurred_at, type = 'ticket.first_response') AS first_response_at, maxIfOrNull(occurred_at, type = 'ticket.resolved') AS resolved_at " +
-        `FROM ticket_events WHERE ticket_id IN (SELECT ticket_id FROM ticket_events WHERE ${inPeriod('occurred_at')}) GROUP BY ticket_id) ` +
-        `ARRAY JOIN ${fanOut(levels)} ${byUnit}`
-      );
+      return `SELECT ${units}, ${select} FROM (${TICKETS}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
     case 'customers':
-      return buyers('customer_id', ', min(occurred_at) AS first', '');
+      return buyers('customers', ', min(occurred_at) AS first');
     case 'members':
-      return buyers('member_id', '', "occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND");
+      return buyers('members', '');
     case 'targets':
     case 'inputs':
-      // An import is in force only once its record is in `imports` (the commit point of
-      // storeImport): rows whose record was never written are not read.
-      return (
-        `SELECT level, unit, '' AS parent, ${select} FROM ${source === 'targets' ? 'kpi_targets' : 'kpi_inputs'} ` +
-        `WHERE grain = {p_grain: String} AND period = {p_period: String} AND level IN {p_levels: Array(String)} ` +
-        `AND import_id IN (SELECT import_id FROM imports) ${byUnit}`
-      );
+      return `SELECT level, unit, '' AS parent, ${select} ${imported(source === 'targets' ? 'kpi_targets' : 'kpi_inputs', 'level IN {p_levels: Array(String)}')} ${byUnit}`;
   }
 }
 
@@ -269,4 +291,249 @@ export function kpiGroups(kpis: readonly KpiId[]): KpiId[][] {
     groups.push(merged);
   }
   return groups.map((g) => g.kpis);
+}
+
+// ── Event mode: the rows a value is made of ──
+
+/** The levels whose units roll up into a unit of `level` (kpi_values.parent): company → region, department, channel; region → store. */
+export function childLevels(level: Level): Level[] {
+  return LEVELS.filter((l) => l !== level && LEVEL_KEYS[l].parent === LEVEL_KEYS[level].unit);
+}
+
+export interface KpiEventsRequest {
+  kpi: KpiId;
+  period: Period;
+  previous: Pick<Period, 'start'>;
+  level: Level;
+  /** The unit of the level (`all` for the company). */
+  unit: string;
+  /** Rows (1-based page of `size`), oldest first. */
+  page: { number: number; size: number };
+  /** Rows that reached the warehouse after this instant are late: the period's first close had begun reading before. */
+  lateAfter?: string;
+  /** Page through the late rows only. */
+  lateOnly?: boolean;
+}
+
+export interface CompiledEvents {
+  /**
+   * One page of rows: source, type, id, line, occurred_at, arrived_at (UTC text), late, and
+   * each row's contribution to the numerator and the denominator (NULL for a side the KPI
+   * does not have) and, for a percentile, the value it is taken of (`statistic`).
+   */
+  page: string;
+  /** Over every row: rows, numerator, denominator, statistic (the KPI's own aggregate of the rows' statistics), and late_rows, late_numerator, late_denominator. */
+  totals: string;
+  params: Record<string, string | number>;
+}
+
+/**
+ * How a source's rows are listed: the rows themselves at the unit `u`, what names a row
+ * and its time, and where its arrival is read. A row arrived when the last of its events
+ * first reached the warehouse (the first copy's ingested_at: a replayed duplicate changes
+ * nothing, so it does not make a row late).
+ */
+interface RowSource {
+  rows: (u: string) => string;
+  id: string;
+  line: string;
+  type: string;
+  /** The row's time when its measure names none. */
+  at: string;
+  arrivals: { table: string; key: string; scope: (u: string) => string };
+}
+
+const eventRows = (table: string, type: string, line = '0'): RowSource => {
+  const scope = (u: string): string => `${inPeriod('occurred_at')} AND ${u}`;
+  return { rows: (u) => `SELECT * FROM ${table} FINAL WHERE ${scope(u)}`, id: 'event_id', line, type, at: 'occurred_at', arrivals: { table, key: 'event_id', scope } };
+};
+
+const entityRows = (sql: string, table: string, key: string, type: string, at: string): RowSource => ({
+  rows: (u) => `SELECT * FROM (${sql}) WHERE ${u}`,
+  id: key,
+  line: '0',
+  type,
+  at,
+  arrivals: { table, key, scope: () => `${key} IN (SELECT ${key} FROM ${table} WHERE ${inPeriod('occurred_at')})` },
+});
+
+const buyerRows = (source: keyof typeof BUYERS, type: string): RowSource => {
+  const { key, from } = BUYERS[source];
+  return {
+    // The same sums as the close's, per buyer of the unit; last_sale_at only names the row's time.
+    rows: (u) =>
+      `SELECT ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales, min(first) AS first_purchase_at, max(last) AS last_sale_at ` +
+      `FROM (${buyerSales(source, ', min(occurred_at) AS first, max(occurred_at) AS last')}) WHERE ${u} GROUP BY ${key}`,
+    id: key,
+    line: '0',
+    type,
+    at: 'last_sale_at',
+    arrivals: { table: 'sale_lines', key, scope: (u) => `${key} IS NOT NULL AND ${from} occurred_at < {p_end: DateTime64(3, 'UTC')} AND ${u}` },
+  };
+};
+
+const ROW_SOURCES: Record<Exclude<SourceId, 'targets' | 'inputs'>, RowSource> = {
+  sales: eventRows('sale_lines', "'sale.completed'", 'line_no'),
+  returns: eventRows('return_events', 'type'),
+  ticket_events: eventRows('ticket_events', 'type'),
+  orders: entityRows(ORDERS, 'order_events', 'order_id', "'order'", 'placed_at'),
+  tickets: entityRows(TICKETS, 'ticket_events', 'ticket_id', "'ticket'", 'opened_at'),
+  customers: buyerRows('customers', "'customer'"),
+  members: buyerRows('members', "'member'"),
+};
+
+const DATETIME = "'Nullable(DateTime64(3, \\'UTC\\'))'";
+const EVENT_COLUMNS = ['e_source', 'e_type', 'e_id', 'e_line', 'e_at', 'e_arrived', 'e_num', 'e_den', 'e_stat'] as const;
+
+/** A term of the KPI on one side: its measure and sign. */
+interface SideTerm {
+  side: 'num' | 'den';
+  sign: '+' | '-';
+  id: MeasureId;
+  m: Measure;
+}
+
+/** Rows of one source listed at one grain: each row, each distinct key, or the one import in force. */
+interface RowGroup {
+  source: SourceId;
+  grain: 'row' | 'distinct' | 'latest';
+  terms: SideTerm[];
+  statistic?: Measure;
+}
+
+const measureOf = (id: string): Measure => {
+  const m = (MEASURES as Record<string, Measure>)[id];
+  if (!m) throw new RangeError(`unknown measure ${id}`);
+  return m;
+};
+
+const anyOf = (conditions: (string | undefined)[]): string => (conditions.some((c) => c === undefined) ? '1' : conditions.map((c) => `(${String(c)})`).join(' OR '));
+
+/** Σ of the side's signed contributions in this group; NULL when the KPI has no such side. */
+function sideSum(group: RowGroup, side: 'num' | 'den', has: boolean, contribution: (m: Measure) => string): string {
+  if (!has) return NULL_F64;
+  const terms = group.terms.filter((t) => t.side === side);
+  if (terms.length === 0) return f64('0');
+  return f64(terms.map((t, i) => `${i === 0 && t.sign === '+' ? '' : ` ${t.sign} `}toFloat64(${contribution(t.m)})`).join('').trim());
+}
+
+/** A row's contribution to a sum or count measure: what the aggregate adds for it. */
+const perRow = (m: Measure): string => {
+  const { agg, of, when } = m.row;
+  const amount = agg === 'sum' ? String(of) : '1';
+  return when ? `if(${when}, ${amount}, 0)` : amount;
+};
+
+function groupQuery(group: RowGroup, sides: { num: boolean; den: boolean }, kpi: Kpi, unitFilter: string): string {
+  const measures = [...group.terms.map((t) => t.m), ...(group.statistic ? [group.statistic] : [])];
+  if (group.source === 'targets' || group.source === 'inputs') {
+    // The one import in force, exactly as the close picks it (argMaxIf by LATEST_BY).
+    const when = group.source === 'inputs' ? `kpi = '${kpi.id}'` : String(measures[0]?.row.when);
+    const latest = (of: string): string => f64(`argMaxIf(${of}, ${LATEST_BY}, ${when})`);
+    const manual = group.source === 'inputs';
+    const num = manual ? latest('numerator') : sideSum(group, 'num', sides.num, (m) => m.sql);
+    const den = manual ? latest('denominator') : sideSum(group, 'den', sides.den, (m) => m.sql);
+    return (
+      `SELECT '${group.source}' AS e_source, '${manual ? 'input' : 'target'}' AS e_type, argMaxIf(import_id, ${LATEST_BY}, ${when}) AS e_id, toUInt32(0) AS e_line, ` +
+      `CAST(maxIf(imported_at, ${when}), ${DATETIME}) AS e_at, CAST(maxIf(imported_at, ${when}), ${DATETIME}) AS e_arrived, ${num} AS e_num, ${den} AS e_den, ${manual ? latest('value') : NULL_F64} AS e_stat ` +
+      `${imported(manual ? 'kpi_inputs' : 'kpi_targets', 'level = {p_level: String} AND unit = {p_unit: String}')} HAVING countIf(${when}) > 0`
+    );
+  }
+  const src = ROW_SOURCES[group.source];
+  const { table, key, scope } = src.arrivals;
+  const arrivals =
+    `SELECT ${key} AS arrival_key, max(first_at) AS arrived_at FROM (` +
+    `SELECT ${key}, event_id, min(ingested_at) AS first_at FROM ${table} WHERE ${scope(unitFilter)} GROUP BY ${key}, event_id) GROUP BY ${key}`;
+  const from = `FROM (${src.rows(unitFilter)}) AS r ANY LEFT JOIN (${arrivals}) AS a ON r.${key} = a.arrival_key WHERE ${anyOf(measures.map((m) => m.row.when))}`;
+  if (group.grain === 'distinct') {
+    // One row per distinct key, counted once however many rows carry it; it arrived with its first row.
+    const of = String(measures[0]?.row.of);
+    if (!/^[a-z_]+$/.test(of)) throw new RangeError(`a distinct measure counts a column, not ${of}`);
+    const once = (m: Measure): string => (m.row.when ? `countIf(${m.row.when}) > 0` : '1');
+    return (
+      `SELECT '${group.source}' AS e_source, 'distinct ${of}' AS e_type, toString(${of}) AS e_id, toUInt32(0) AS e_line, ` +
+      `CAST(min(${src.at}), ${DATETIME}) AS e_at, CAST(min(a.arrived_at), ${DATETIME}) AS e_arrived, ` +
+      `${sideSum(group, 'num', sides.num, once)} AS e_num, ${sideSum(group, 'den', sides.den, once)} AS e_den, ${NULL_F64} AS e_stat ${from} GROUP BY ${of}`
+    );
+  }
+  // The row's time: that of the first of the group's measures that counts it.
+  const timed = measures.map((m) => ({ when: m.row.when, at: m.row.at ?? src.at }));
+  const ats = [...new Set(timed.map((t) => t.at))];
+  const at = ats.length === 1 ? String(ats[0]) : `multiIf(${timed.map((t) => `${t.when ?? '1'}, ${t.at}`).join(', ')}, NULL)`;
+  const stat = group.statistic ? f64(`if(${String(group.statistic.row.when)}, ${String(group.statistic.row.of)}, NULL)`) : NULL_F64;
+  return (
+    `SELECT '${group.source}' AS e_source, toString(${src.type}) AS e_type, toString(assumeNotNull(r.${src.id})) AS e_id, toUInt32(${src.line}) AS e_line, ` +
+    `CAST(${at}, ${DATETIME}) AS e_at, CAST(a.arrived_at, ${DATETIME}) AS e_arrived, ` +
+    `${sideSum(group, 'num', sides.num, perRow)} AS e_num, ${sideSum(group, 'den', sides.den, perRow)} AS e_den, ${stat} AS e_stat ${from}`
+  );
+}
+
+/**
+ * Event mode: the rows of each of the KPI's sources that make up its value for one unit,
+ * from the same measures the close aggregates, each with what it contributes. So, for any
+ * unit: numerator = Σ the rows' numerator contributions and denominator likewise (value =
+ * numerator ÷ denominator × scale); a distinct count is one row per distinct key; a
+ * percentile's rows are those it is taken over, and its value is their quantile (`totals`);
+ * a target or manual input is the one import in force. Orders and tickets are listed as
+ * entities (id = order or ticket id, time = when the measured step happened), buyers as
+ * customers or members. Pure; values are bound as parameters.
+ */
+export function compileKpiEvents(request: KpiEventsRequest): CompiledEvents {
+  const { level, page } = request;
+  const kpi = kpiById(request.kpi);
+  if (!LEVELS.includes(level)) throw new RangeError(`unknown level "${String(level)}"; known: ${LEVELS.join(', ')}`);
+  if (!Number.isInteger(page.number) || page.number < 1 || !Number.isInteger(page.size) || page.size < 1) throw new RangeError('page number and size are whole numbers from 1');
+  const groups: RowGroup[] = [];
+  const sides = { num: true, den: true };
+  if (kpi.kind === 'manual') {
+    groups.push({ source: 'inputs', grain: 'latest', terms: [] });
+  } else {
+    const f = kpi.formula;
+    sides.num = f.numerator.length > 0;
+    sides.den = f.denominator !== undefined;
+    const terms: SideTerm[] = [
+      ...f.numerator.map((t) => ({ side: 'num' as const, ...termColumn(t) })),
+      ...(f.denominator ?? []).map((t) => ({ side: 'den' as const, ...termColumn(t) })),
+    ].map((t) => ({ side: t.side, sign: t.sign, id: t.id as MeasureId, m: measureOf(t.id) }));
+    const grainOf = (m: Measure): RowGroup['grain'] => (m.row.agg === 'distinct' ? 'distinct' : m.row.agg === 'latest' ? 'latest' : 'row');
+    const groupOf = (m: Measure, id: string): RowGroup => {
+      const grain = grainOf(m);
+      // A latest measure is its own group: each picks its own import.
+      const found = groups.find((g) => g.source === m.source && g.grain === grain && (grain !== 'latest' || g.terms.some((t) => t.id === id)));
+      if (found) return found;
+      const made: RowGroup = { source: m.source, grain, terms: [] };
+      groups.push(made);
+      return made;
+    };
+    for (const t of terms) groupOf(t.m, t.id).terms.push(t);
+    if (f.statistic) groupOf(measureOf(f.statistic), f.statistic).statistic = measureOf(f.statistic);
+  }
+  const unitFilter = `toString(${LEVEL_KEYS[level].unit}) = {p_unit: String}`;
+  const late = request.lateAfter ? "toUInt8(ifNull(e_arrived > {p_late_after: DateTime64(3, 'UTC')}, 0))" : 'toUInt8(0)';
+  const rows = `SELECT ${EVENT_COLUMNS.join(', ')}, ${late} AS e_late FROM (${groups.map((g) => groupQuery(g, sides, kpi, unitFilter)).join(' UNION ALL ')})`;
+  const statistic = kpi.kind === 'event' && kpi.formula.statistic ? measureOf(kpi.formula.statistic).row : undefined;
+  // A percentile of the rows' statistics by the KPI's own aggregate; a manual KPI's value is the import's.
+  const statSql = statistic ? f64(aggregateSql({ ...statistic, of: 'e_stat', when: 'isNotNull(e_stat)' })) : kpi.kind === 'manual' ? f64('max(e_stat)') : NULL_F64;
+  const sum = (col: string, has: boolean, onlyLate = false): string => (has ? f64(onlyLate ? `sumIf(${col}, e_late = 1)` : `sum(${col})`) : NULL_F64);
+  return {
+    page:
+      'SELECT e_source AS source, e_type AS type, e_id AS id, e_line AS line, toString(e_at) AS occurred_at, toString(e_arrived) AS arrived_at, e_late = 1 AS late, ' +
+      `e_num AS numerator, e_den AS denominator, e_stat AS statistic FROM (${rows})${request.lateOnly ? ' WHERE e_late = 1' : ''} ` +
+      'ORDER BY e_at, e_source, e_type, e_id, e_line LIMIT {p_limit: UInt32} OFFSET {p_offset: UInt64}',
+    totals:
+      `SELECT count() AS rows, ${sum('e_num', sides.num)} AS numerator, ${sum('e_den', sides.den)} AS denominator, ${statSql} AS statistic, ` +
+      `countIf(e_late = 1) AS late_rows, ${sum('e_num', sides.num, true)} AS late_numerator, ${sum('e_den', sides.den, true)} AS late_denominator FROM (${rows})`,
+    params: {
+      p_start: chInstant(request.period.start),
+      p_end: chInstant(request.period.end),
+      p_prev_start: chInstant(request.previous.start),
+      p_grain: request.period.grain,
+      p_period: request.period.id,
+      p_level: level,
+      p_unit: request.unit,
+      p_limit: page.size,
+      p_offset: (page.number - 1) * page.size,
+      ...(request.lateAfter ? { p_late_after: chInstant(request.lateAfter) } : {}),
+    },
+  };
 }

@@ -197,3 +197,11 @@ export function scorecardsFor(config: ScorecardConfig, grain: (typeof GRAINS)[nu
   return config.scorecards.filter((s) => s.grains.includes(grain));
 }
 
+/**
+ * The headline KPIs: the lines of the first scorecard (the operations department's by
+ * default, the card the source document puts first) that events measure. Manual KPIs are
+ * entered per closed period, so an open period has no value of theirs to watch.
+ */
+export function headlineLines(config: ScorecardConfig): ScorecardLine[] {
+  return (config.scorecards[0]?.lines ?? []).filter((line) => kpiById(line.kpi).kind === 'event');
+}

@@ -17,6 +17,7 @@ import { valid, validJson } from './validate.js';
  *   GET  /v1/values?grain=quarter&period=2026-Q3[&level=store][&kpi=net_sales][&revision=1]
  *   GET  /v1/scorecards?grain=quarter&period=2026-Q3[&level=store][&scorecard=store_manager]
  *   GET  /v1/restatements?grain=month&period=2026-08
+ *   GET  /v1/explain?grain=quarter&period=2026-Q3&kpi=net_sales&level=region&unit=R01[&revision=1][&page=2][&pageSize=100][&late=true]
  *   POST /v1/targets, /v1/inputs   CSV (text/csv) or JSON {rows}; who imports is the caller
  */
 
@@ -103,6 +104,23 @@ export function periodRoutes({ operations, calendar }: { operations: OperationsF
     app.get('/v1/views', read, async (req) => {
       const q = query(z.object({ view: z.string().trim().min(1).max(200).optional() }).strict(), req.url, calendar);
       return operations(req.caller).views(q.view);
+    });
+    // Why a value is what it is: the value, its children, the previous period, the target, and its rows, paged (kpi explain).
+    app.get('/v1/explain', read, async (req) => {
+      const q = query(
+        PeriodQuery.extend({
+          kpi: z.string().refine(isKpiId, 'unknown KPI'),
+          level: z.enum(LEVELS),
+          unit: z.string().trim().min(1).max(200).optional(),
+          revision: Revision,
+          page: UInt32Param.optional(),
+          pageSize: UInt32Param.optional(),
+          late: z.enum(['true', 'false']).optional(),
+        }).strict(),
+        req.url,
+        calendar,
+      );
+      return operations(req.caller).explain({ ...q, late: q.late === 'true' });
     });
     app.get('/v1/periods', read, async (req) => {
       const q = query(z.object({ grain: Grain.optional() }).strict(), req.url, calendar);

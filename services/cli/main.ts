@@ -4,6 +4,7 @@ import { explainWarehouseError } from '../shared/clickhouse.js';
 import { ConfigError, ForbiddenError, KpiError, PrerequisiteError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { parseUInt32 } from '../shared/numbers.js';
+import type { explainCommand } from './commands/explain.js';
 import type { simulateCommand } from './commands/simulate.js';
 import type * as PeriodsCommands from './commands/periods.js';
 import type * as UsersCommands from './commands/users.js';
@@ -301,6 +302,36 @@ export function buildProgram(): Command {
     .action(async (opts: { json?: boolean; lang: string }) => (await periods()).kpisCommand(opts));
 
   program
+    .command('report')
+    .description('the quarterly review pack of a closed quarter: cover with approval, headline KPIs with charts, ranked scorecards, restatements, targets and inputs used, audit trail')
+    .requiredOption('--period <quarter>', 'the quarter, e.g. 2026-Q3')
+    .addOption(new Option('--lang <lang>', 'labels in Chinese or English').choices(['zh', 'en']).default('en'))
+    .addOption(new Option('--format <format>', 'html, pdf (printed by headless Chromium, one section per page) or json (the data)').choices(['html', 'pdf', 'json']).default('html'))
+    .option('--out <file>', 'where to write it (default: ./kpi-review-<quarter>-<lang>.<format>; - for stdout); the path written is printed')
+    .action(async (opts: { period: string; lang: string; format: string; out?: string }) => (await import('./commands/report.js')).reportCommand(context().config, opts));
+
+  program
+    .command('explain')
+    .description('why a KPI value is what it is: the value, its children, the previous period, the target, and the events it is made of (paged), late ones marked')
+    .requiredOption('--grain <grain>', 'day, week, month, quarter or year')
+    .requiredOption('--period <id>', 'the period id')
+    .requiredOption('--kpi <id>', 'the KPI (kpi kpis lists them)')
+    .requiredOption('--level <level>', 'company, region, store, department or channel')
+    .option('--unit <id>', 'the unit of the level, e.g. R01, S001 (company: all)')
+    .option('--revision <n>', 'a revision other than the current one (1 is as first reported)', (v: string) => {
+      try {
+        return parseUInt32(v, '--revision');
+      } catch (err) {
+        throw new InvalidArgumentError(describeError(err));
+      }
+    })
+    .option('--page <n>', 'page of the rows, from 1', positiveInt)
+    .option('--page-size <n>', 'rows per page (at most 5000)', positiveInt)
+    .option('--late', 'list only the late rows: those that arrived after the first close')
+    .option('--json', 'print the explanation as one JSON line')
+    .action(async (opts: Parameters<typeof explainCommand>[1]) => (await import('./commands/explain.js')).explainCommand(context().config, opts));
+
+  program
     .command('views')
     .description('the data dictionary: each documented view (v_…) analysts and Grafana read, with every column’s type and comment')
     .argument('[view]', 'only this view, e.g. v_kpi_values')
@@ -332,8 +363,10 @@ export function buildProgram(): Command {
     .option('--regions <n>', 'number of regions', positiveInt, 4)
     .option('--seed <n>', 'random seed: the same seed gives the same events', positiveInt, 7)
     .option('--scale <factor>', 'volume multiplier; 1 is about 1,500 events per store and week', Number, 0.5)
-    .action(async (opts: { quarter: string; stores: number; regions: number; seed: number; scale: number }) => {
+    .option('--name <name>', "names the demo's topics (<name>.…), consumer group and task queue (kpi-<name>…) and workflow ids, so demos can run side by side", 'demo')
+    .action(async (opts: { quarter: string; stores: number; regions: number; seed: number; scale: number; name: string }) => {
       if (!(opts.scale > 0 && opts.scale <= 5)) throw new UsageError(`--scale must be above 0 and at most 5, got ${opts.scale}`);
+      if (!/^[a-z][a-z0-9-]{0,39}$/.test(opts.name)) throw new UsageError(`--name must be 1-40 lowercase letters, digits and -, starting with a letter; got ${JSON.stringify(opts.name)}`);
       const { config, logger } = context();
       await (await import('./commands/demo.js')).demoCommand(config, logger, opts);
     });

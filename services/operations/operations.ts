@@ -8,8 +8,10 @@ import { ForbiddenError, KpiError, UsageError, describeError } from '../shared/e
 import { verifyAudit, type ChainReport } from '../periods/audit-chain.js';
 import { warehouseStats, type WarehouseStats } from '../ingest/stats.js';
 import { readViews, type ViewDoc } from '../shared/views.js';
+import { explainValue, type ExplainQuery, type Explanation } from '../periods/explain.js';
 import { parseImportCsv, storeImport, validateImport, type ImportKind, type ImportReceipt } from '../periods/imports.js';
 import { listPeriods, periodStatus, readRestatements, readScorecards, readValues, type PeriodStatus, type RestatementRow } from '../periods/read.js';
+import { readPeriodAudit, readPeriodImports, type PeriodAuditEntry, type PeriodImports } from '../periods/trail.js';
 
 /**
  * What a caller can do with the warehouse, one method per action, each asking the
@@ -27,6 +29,8 @@ export interface Operations {
   stats(): Promise<WarehouseStats>;
   /** The data dictionary: each documented view (or only `view`) with its columns' types and comments. */
   views(view?: string): Promise<ViewDoc[]>;
+  /** Why a KPI value is what it is: the value, its children, previous period and target, and the rows it is made of, paged. */
+  explain(query: ExplainQuery): Promise<Explanation>;
   importCsv(kind: ImportKind, text: string, source: string): Promise<ImportReceipt>;
   importRows(kind: ImportKind, rows: Record<string, unknown>[], content: string, source: string): Promise<ImportReceipt>;
   users(): Promise<(PrincipalRow & { tokens: number })[]>;
@@ -38,6 +42,10 @@ export interface Operations {
   verifyAudit(): Promise<ChainReport[]>;
   approve(quarter: string, comment: string): Promise<ReviewState>;
   reopen(quarter: string, reason: string): Promise<ReviewState>;
+  /** A period's audit trail: closes, restatements, approvals and reopens with who, when and why, oldest first. */
+  periodAudit(query: { grain: Grain; period: string }): Promise<PeriodAuditEntry[]>;
+  /** The targets and manual inputs a revision of a period read (without one: those in force now), their import records, and imports since. */
+  periodImports(query: { grain: Grain; period: string; revision?: number }): Promise<PeriodImports>;
 }
 
 /** The operations of the authenticated caller of a request (null: no credential). */
@@ -119,6 +127,7 @@ export function localOperations(deps: OperationsDeps, caller: Caller): Operation
     restatements: as('values.read', (_by, query: { grain: Grain; period: string }) => readRestatements(clickhouse, query)),
     stats: as('values.read', () => warehouseStats(clickhouse)),
     views: as('values.read', (_by, view?: string) => readViews(clickhouse, view)),
+    explain: as('values.read', (_by, query: ExplainQuery) => explainValue(clickhouse, calendar, query)),
     importCsv: as('imports.write', (by, kind: ImportKind, text: string, source: string) => storeImport(clickhouse, kind, parseImportCsv(kind, text, calendar), { importedBy: by, source, content: text })),
     importRows: as('imports.write', (by, kind: ImportKind, rows: Record<string, unknown>[], content: string, source: string) =>
       storeImport(clickhouse, kind, validateImport(kind, rows, calendar), { importedBy: by, source, content }),
@@ -150,5 +159,7 @@ export function localOperations(deps: OperationsDeps, caller: Caller): Operation
         throw reviewProblem(err, id);
       });
     },
+    periodAudit: as('values.read', (_by, query: { grain: Grain; period: string }) => readPeriodAudit(clickhouse, query)),
+    periodImports: as('values.read', (_by, query: Parameters<Operations['periodImports']>[0]) => readPeriodImports(clickhouse, query)),
   };
 }

@@ -61,6 +61,7 @@ export function remoteOperations(base: string, token: string, caller: Caller): O
     restatements: (query) => get(`/v1/restatements${qs(query)}`),
     stats: () => get('/v1/stats'),
     views: (view) => get(`/v1/views${qs({ view })}`),
+    explain: (query) => get(`/v1/explain${qs({ ...query, late: query.late ? 'true' : undefined })}`),
     importCsv: (kind, text, source) => post(`/v1/${kind}`, { type: 'text/csv', text }, { 'x-import-source': encodeURIComponent(source) }),
     importRows: (kind, rows, _content, source) => post(`/v1/${kind}`, json({ source, rows })),
     users: () => get('/v1/users'),
@@ -72,5 +73,7 @@ export function remoteOperations(base: string, token: string, caller: Caller): O
     verifyAudit: () => get('/v1/audit/verify'),
     approve: (quarter, comment) => post(`/v1/quarters/${seg(quarter)}/approve`, json({ comment })),
     reopen: (quarter, reason) => post(`/v1/quarters/${seg(quarter)}/reopen`, json({ reason })),
+    periodAudit: (query) => get(`/v1/audit${qs(query)}`),
+    periodImports: (query) => get(`/v1/imports${qs(query)}`),
   };
 }

@@ -7,7 +7,7 @@ import { CLICKHOUSE } from '../../dashboards/datasources.js';
 import { loadConfig } from '../../services/shared/config.js';
 import { loadScorecards } from '../../services/shared/scorecards.js';
 import { runKpi } from '../support/cli.js';
-import { tempDir } from '../support/env.js';
+import { DEMO_QUARTER, demoFixture } from '../support/demo-fixture.js';
 import { grafanaSql, type TimeRange, type VariableValue } from '../support/grafana.js';
 import { request, startRun, type RunningKpi } from '../support/kpi-run.js';
 
@@ -32,7 +32,7 @@ interface Variable {
   current?: { value: string | string[] };
 }
 
-const QUARTER = '2026-Q3';
+const QUARTER = DEMO_QUARTER;
 /** The month the demo restates with late events. */
 const RESTATED_MONTH = '2026-08';
 /** Every dashboard's time range in the test: the demo's months until after it ran (set then). */
@@ -58,8 +58,7 @@ const panelsOf = (panels: Panel[] = []): Panel[] => panels.flatMap((p) => [p, ..
  * cells equal what `kpi values` and `kpi scorecard` give.
  */
 describe('Grafana dashboards on a seeded warehouse', () => {
-  const dataDir = tempDir('dashboards-demo');
-  const store = path.join(dataDir, 'demo', 'clickhouse');
+  let dataDir: string;
   const scorecards = loadScorecards(loadConfig(process.env).close);
   const dashboards = buildDashboards(scorecards);
   let kpi: RunningKpi;
@@ -84,10 +83,10 @@ describe('Grafana dashboards on a seeded warehouse', () => {
   };
 
   beforeAll(async () => {
-    const demo = await runKpi(['demo', '--stores', '4', '--regions', '2', '--scale', '0.1', '--seed', '11', '--quarter', QUARTER], { ...process.env, KPI_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, { timeoutMs: 900_000 });
-    expect({ code: demo.code, stderr: demo.code === 0 ? '' : demo.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
+    const fixture = await demoFixture();
+    dataDir = fixture.dataDir;
     RANGE.to = Math.floor(Date.now() / 1_000) + 60;
-    kpi = await startRun('api', { CHDB_PATH: store, KPI_DATA_DIR: dataDir });
+    kpi = await startRun('api', { CHDB_PATH: path.join(dataDir, 'demo', 'clickhouse'), KPI_DATA_DIR: dataDir });
     token = await kpi.user('grafana', 'analyst');
     reader = createClient({ url: kpi.clickhouse, username: 'grafana', password: token, log: { level: ClickHouseLogLevel.OFF } });
   }, 1_200_000);

@@ -31,11 +31,14 @@ import { formatMs, renderTable } from '../output.js';
 import { DASHBOARDS_DIR, grafanaFiles } from '../../../dashboards/index.js';
 import { defaultGrafanaDir, writeGrafanaFiles } from './dashboards.js';
 
-/** The demo's own environment: topics, consumer group and store, reset on every run. */
-export const DEMO_TOPIC_PREFIX = 'demo.';
-export const DEMO_GROUP = 'kpi-demo';
-export const DEMO_TASK_QUEUE = 'kpi-demo.v1';
-export const DEMO_WORKFLOW_PREFIX = 'demo.';
+/**
+ * The demo's own environment, reset on every run: topics, consumer group, task queue and
+ * workflow ids, all named after `name` (`demo` by default), so two demos with different
+ * names can run beside each other on one Kafka and Temporal.
+ */
+export function demoNames(name: string): { topicPrefix: string; group: string; taskQueue: string; workflowPrefix: string } {
+  return { topicPrefix: `${name}.`, group: `kpi-${name}`, taskQueue: `kpi-${name}.v1`, workflowPrefix: `${name}.` };
+}
 
 export interface DemoOptions {
   /** The quarter to simulate and close, e.g. 2026-Q3; the month before it is simulated too (look-back). */
@@ -45,6 +48,8 @@ export interface DemoOptions {
   seed: number;
   /** Volume multiplier of the simulator. */
   scale: number;
+  /** Names the demo's topics, consumer group, task queue and workflow ids. @default 'demo' */
+  name?: string;
 }
 
 /** Closes this many periods at once; each close runs its own KPI queries. */
@@ -59,6 +64,7 @@ const CLOSES_IN_FLIGHT = 6;
  * ranked scorecards.
  */
 export async function demoCommand(config: Config, baseLogger: Logger, options: DemoOptions): Promise<void> {
+  const { topicPrefix: DEMO_TOPIC_PREFIX, group: DEMO_GROUP, taskQueue: DEMO_TASK_QUEUE, workflowPrefix: DEMO_WORKFLOW_PREFIX } = demoNames(options.name ?? 'demo');
   // The demo speaks through its own output; client warnings only at LOG_LEVEL=debug or below.
   const logger = config.logLevel === 'info' ? baseLogger.child({}, { level: 'error' }) : baseLogger;
   const out = (line: string): void => {
@@ -280,7 +286,9 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     out(`  Restated:     ${env} npx kpi restatements --grain ${lateMonth.grain} --period ${lateMonth.id}`);
     out(`  SQL:          ${env} npx kpi sql "SELECT level, unit, value FROM v_kpi_values WHERE grain = 'quarter' AND period = '${quarter.id}' AND kpi = 'net_sales' ORDER BY value DESC LIMIT 5"`);
     out(`  Views:        ${env} npx kpi views v_kpi_values   (the data dictionary: every column's comment)`);
-    out(`  pandas, DBeaver: ${env} npx kpi api, then connect to http://127.0.0.1:${config.api.clickhousePort ?? 8123} as admin with the token in ${path.relative(process.cwd(), `${storePath}.token`) || `${storePath}.token`}   (README: Analysts)`);
+    const adminToken = path.relative(process.cwd(), `${storePath}.token`) || `${storePath}.token`;
+    out(`  Console:      ${env} npx kpi run, then open http://127.0.0.1:${config.api.port}/ and log in with the token in ${adminToken} (admin), ${path.relative(process.cwd(), path.join(config.paths.dataDir, 'demo', 'demo-finance.token'))} (finance: approve) or ${path.relative(process.cwd(), path.join(config.paths.dataDir, 'demo', 'demo-operator.token'))} (operator: imports)`);
+    out(`  pandas, DBeaver: the same kpi run is a ClickHouse endpoint at http://127.0.0.1:${config.api.clickhousePort ?? 8123}: user admin, password the token in ${adminToken}   (README: Analysts)`);
     out(`  Grafana:      ${path.relative(process.cwd(), path.join(grafanaDir, DASHBOARDS_DIR))}: ${grafana.size} files (dashboards and alert rules) built from the catalog and scorecards (npx kpi dashboards build). With Docker: docker compose up -d --build, then http://127.0.0.1:3000, folder KPI (README: Dashboards)`);
     out('  Stack:        npm run stack:status   (npm run stack:down stops it)');
   } finally {

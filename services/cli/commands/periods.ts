@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GRAINS, InvalidPeriodError, parsePeriod, type Grain } from '../../../schemas/calendar/index.js';
 import { KPIS, isKpiId, kpiById, type KpiUnit } from '../../../schemas/kpis/catalog.js';
+import { formatKpiValue } from '../../../schemas/kpis/format.js';
 import { LEVELS, type Level } from '../../../schemas/kpis/compile.js';
 import { loadScorecards } from '../../shared/scorecards.js';
 import type { Config } from '../../shared/config.js';
@@ -35,21 +36,7 @@ function periodOf(config: Config, grain: Grain, id: string): string {
 
 /** How a value reads in its KPI's unit. */
 export function formatValue(unit: KpiUnit, value: number | null): string {
-  if (value === null) return 'missing';
-  switch (unit) {
-    case 'ratio':
-      return `${(value * 100).toFixed(2)}%`;
-    case 'CNY':
-      return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    case 'hours':
-      return `${value.toFixed(2)} h`;
-    case 'days':
-      return `${value.toFixed(1)} d`;
-    case 'count':
-      return value.toLocaleString('en-US');
-    case 'score':
-      return value.toFixed(2);
-  }
+  return formatKpiValue(unit, value, 'missing');
 }
 
 async function withTemporal<T>(config: Config, work: (client: Awaited<ReturnType<typeof connectTemporal>>['client']) => Promise<T>): Promise<T> {

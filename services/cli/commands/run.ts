@@ -13,6 +13,8 @@ import { localOperations, type OperationsFor } from '../../operations/operations
 import { lazySignOff } from '../../operations/sign-off.js';
 import { storeEndpoint } from '../../api/store-endpoint.js';
 import { periodRoutes } from '../../api/periods-routes.js';
+import { consoleRoutes } from '../../api/console-routes.js';
+import { reportRoutes } from '../../api/report-routes.js';
 import { startIngest } from '../../ingest/consumer.js';
 import { topicNames } from '../../../schemas/events/index.js';
 import { startWorker } from '../../../workflows/worker.js';
@@ -111,7 +113,13 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     const api = await startApiServer({
       ...listener,
       port: config.api.port,
-      plugins: [periodRoutes({ operations, calendar: config.business }), userRoutes({ operations }), ...(storePath ? [door('/clickhouse')] : [])],
+      plugins: [
+        periodRoutes({ operations, calendar: config.business }),
+        userRoutes({ operations }),
+        reportRoutes({ operations, config }),
+        consoleRoutes({ operations, authenticator, clickhouse: warehouse.client, calendar: config.business, scorecards, logger }),
+        ...(storePath ? [door('/clickhouse')] : []),
+      ],
     });
     const clickhouse = storePath && config.api.clickhousePort !== undefined ? await startClickHouseListener(config.api.clickhousePort, () => startApiServer({ ...listener, port: config.api.clickhousePort ?? 0, plugins: [door('')], standardRoutes: false })) : undefined;
     if (storePath) publishStoreEndpoint(storePath, api.url);

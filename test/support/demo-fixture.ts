@@ -1,0 +1,39 @@
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runKpi } from './cli.js';
+import { tempDir } from './env.js';
+import { demoNames } from '../../services/cli/commands/demo.js';
+
+/** The demo's quarter, closed, approved and restated in the fixture. */
+export const DEMO_QUARTER = '2026-Q3';
+
+/** A copy of the fixture's data folder, and the demo's task queue and workflow id prefix. */
+export interface DemoFixture {
+  dataDir: string;
+  taskQueue: string;
+  workflowPrefix: string;
+}
+
+/**
+ * A data folder holding the warehouse of one real `kpi demo` run (a seeded quarter through
+ * Kafka, ingest and Temporal: closed, approved, restated, with the open periods' provisional
+ * values), made once per test run in the run's temporary folder and copied for each caller,
+ * who may change its copy. The demo runs under a name of its own, so it never meets a demo
+ * someone runs beside the tests; its quarter review waits on its own task queue.
+ */
+export async function demoFixture(): Promise<DemoFixture> {
+  const base = path.join(tmpdir(), 'kpi-demo-fixture');
+  const made = path.join(base, 'made.json');
+  if (!existsSync(made)) {
+    rmSync(base, { recursive: true, force: true });
+    const name = `demo-t${Date.now().toString(36)}`;
+    const demo = await runKpi(['demo', '--name', name, '--stores', '4', '--regions', '2', '--scale', '0.1', '--seed', '11', '--quarter', DEMO_QUARTER], { ...process.env, KPI_DATA_DIR: base, LOG_LEVEL: 'warn' }, { timeoutMs: 900_000 });
+    if (demo.code !== 0) throw new Error(`kpi demo failed (${String(demo.code)}): ${demo.stderr.slice(-3000)}`);
+    writeFileSync(made, JSON.stringify(demoNames(name)));
+  }
+  const names = JSON.parse(readFileSync(made, 'utf8')) as ReturnType<typeof demoNames>;
+  const copy = tempDir('demo');
+  cpSync(base, copy, { recursive: true });
+  return { dataDir: copy, taskQueue: names.taskQueue, workflowPrefix: names.workflowPrefix };
+}
