@@ -56,8 +56,12 @@ const LIMIT_SETTINGS: Readonly<Record<string, keyof QueryLimits>> = {
   max_rows_to_read: 'maxRowsToRead',
 };
 
-/** Settings a reader may choose: how a result is written and cut, never what may be read. */
-const CHOSEN_SETTINGS: Readonly<Record<string, 'number' | 'boolean' | 'word'>> = {
+/**
+ * Settings a caller may choose: how a result is written and cut, never what may be read or
+ * written. Named one by one: some format settings name files (`format_template_resultset`,
+ * `output_format_schema`), which the embedded engine would read or write.
+ */
+const CHOSEN_SETTINGS: Readonly<Record<string, keyof typeof VALUE_PATTERNS>> = {
   result_overflow_mode: 'word',
   extremes: 'boolean',
   max_block_size: 'number',
@@ -66,20 +70,43 @@ const CHOSEN_SETTINGS: Readonly<Record<string, 'number' | 'boolean' | 'word'>> =
   date_time_output_format: 'word',
   date_time_input_format: 'word',
   cast_string_to_dynamic_use_inference: 'boolean',
-  session_timezone: 'word',
+  session_timezone: 'zone',
   use_client_time_zone: 'boolean',
   limit: 'number',
   offset: 'number',
   log_comment: 'word',
+  output_format_json_quote_64bit_integers: 'boolean',
+  output_format_json_quote_64bit_floats: 'boolean',
+  output_format_json_quote_decimals: 'boolean',
+  output_format_json_quote_denormals: 'boolean',
+  output_format_json_named_tuples_as_objects: 'boolean',
+  output_format_json_array_of_rows: 'boolean',
+  output_format_json_escape_forward_slashes: 'boolean',
+  output_format_json_validate_utf8: 'boolean',
+  output_format_decimal_trailing_zeros: 'boolean',
+  output_format_csv_crlf_end_of_line: 'boolean',
+  output_format_tsv_crlf_end_of_line: 'boolean',
+  output_format_write_statistics: 'boolean',
+  output_format_pretty_max_rows: 'number',
+  output_format_pretty_max_column_pad_width: 'number',
+  output_format_pretty_max_value_width: 'number',
+  output_format_pretty_color: 'word',
+  output_format_pretty_grid_charset: 'word',
+  output_format_arrow_string_as_string: 'boolean',
+  output_format_parquet_string_as_string: 'boolean',
+  format_csv_delimiter: 'word',
+  format_csv_allow_single_quotes: 'boolean',
+  format_csv_allow_double_quotes: 'boolean',
+  format_csv_null_representation: 'word',
+  format_tsv_null_representation: 'word',
 };
 
-/** Output format settings (`output_format_json_quote_64bit_integers`, `format_csv_delimiter`, …). */
-const FORMAT_SETTING = /^(output_format_[a-z0-9_]+|format_(csv|tsv|custom|template|regexp)_[a-z0-9_]+)$/;
-
+/** Values a setting may take: never a path (no slash), a time zone only as an IANA name. */
 const VALUE_PATTERNS = {
   number: /^\d{1,19}$/,
   boolean: /^(0|1|true|false)$/i,
-  word: /^[A-Za-z0-9_./:+-]{0,100}$/,
+  word: /^[A-Za-z0-9_.:+-]{0,100}$/,
+  zone: /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/,
 } as const;
 
 /** What a read runs with: the door's limits, lowered where the caller asked, and the other settings chosen. */
@@ -118,13 +145,13 @@ export function readSettings(parameters: URLSearchParams, limits: QueryLimits): 
 
 /** `name = value` for a setting callers may choose, its value checked and quoted where it is a word. */
 function chosenSetting(name: string, value: string): string {
-  const kind = CHOSEN_SETTINGS[name] ?? (FORMAT_SETTING.test(name) ? 'word' : undefined);
+  const kind = CHOSEN_SETTINGS[name];
   if (kind === undefined) {
     throw new ClickHouseRefusal(164, 'READONLY', 403, `Cannot modify '${name.slice(0, 100)}' setting through this endpoint: callers may lower the limits and choose how results are written only`);
   }
   if (!VALUE_PATTERNS[kind].test(value)) throw badValue(name, value);
   if (name === 'result_overflow_mode' && !/^(throw|break)$/.test(value)) throw badValue(name, value);
-  return `${name} = ${kind === 'word' ? `'${value}'` : value}`;
+  return `${name} = ${kind === 'word' || kind === 'zone' ? `'${value}'` : value}`;
 }
 
 function badValue(name: string, value: string): ClickHouseRefusal {

@@ -3,7 +3,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GRAINS, parsePeriod, periodOf, type CalendarConfig, type Grain } from '../../schemas/calendar/index.js';
+import { GRAINS, InvalidPeriodError, parsePeriod, periodOf, type CalendarConfig, type Grain } from '../../schemas/calendar/index.js';
 import { KPIS } from '../../schemas/kpis/catalog.js';
 import { LEVELS, type Level } from '../../schemas/kpis/compile.js';
 import { headlineLines, type ScorecardConfig } from '../../schemas/scorecards/index.js';
@@ -85,8 +85,8 @@ export function consoleRoutes(options: { operations: OperationsFor; authenticato
       }
       sessionOf.set(req, { id, session });
       if (!can(req.caller.role, need)) throw new ForbiddenError(`${req.caller.name} (${req.caller.role}) may not do this: it needs a role with ${need}`);
-      // Forms carry the session's CSRF token; a multipart upload is checked where it is read.
-      if (req.method === 'POST' && !req.isMultipart() && !sameCsrf(session, (req.body as Record<string, unknown> | undefined)?.['_csrf'])) {
+      // Forms carry the session's CSRF token; the one upload (/imports) is checked where its parts are read.
+      if (req.method === 'POST' && req.routeOptions.url !== '/imports' && !sameCsrf(session, (req.body as Record<string, unknown> | undefined)?.['_csrf'])) {
         throw new ForbiddenError('the form has expired or did not come from this console: reload the page and try again');
       }
       return undefined;
@@ -95,7 +95,7 @@ export function consoleRoutes(options: { operations: OperationsFor; authenticato
       const frame = sessionFrame(req);
       if (err instanceof UnauthenticatedError) return send(reply.code(401), messagePage(undefined, 'Log in', err.message));
       if (err instanceof ForbiddenError) return send(reply.code(403), messagePage(frame, 'Not allowed', err.message));
-      if (err instanceof UsageError) return send(reply.code(400), messagePage(frame, 'Cannot do that', err.message));
+      if (err instanceof UsageError || err instanceof InvalidPeriodError) return send(reply.code(400), messagePage(frame, 'Cannot do that', err.message));
       const status = (err as { statusCode?: unknown }).statusCode;
       if (typeof status === 'number' && status >= 400 && status < 500) return send(reply.code(status), messagePage(frame, 'Cannot do that', describeError(err)));
       options.logger.error({ err, path: req.url.split('?')[0] }, 'console page failed');

@@ -88,12 +88,16 @@ function asksNativeCompression(req: FastifyRequest): boolean {
   return new URL(req.url, 'http://localhost').searchParams.get('compress') === '1';
 }
 
-/** An engine error as a server would report it: its own code, type and message. */
+/**
+ * An engine error as a server would report it: its own code, type and message. Anything
+ * else (a fault of this process) is reported without its text, which the log keeps.
+ */
 function engineError(err: unknown): { code: number; type: string; message: string } {
   const e = err as { code?: unknown; type?: unknown; message?: unknown };
   const code = Number(e.code);
+  if (!Number.isInteger(code) || code <= 0) return { code: 1002, type: 'UNKNOWN_EXCEPTION', message: 'the query failed inside this endpoint (the server log has the details)' };
   const message = typeof e.message === 'string' ? e.message : describeError(err);
-  return { code: Number.isInteger(code) && code > 0 ? code : 1002, type: typeof e.type === 'string' && e.type ? e.type : 'UNKNOWN_EXCEPTION', message: message.replace(/^Code: \d+\. DB::Exception: /, '').replace(/ \([A-Z_]+\)\s*$/, '') };
+  return { code, type: typeof e.type === 'string' && e.type ? e.type : 'UNKNOWN_EXCEPTION', message: message.replace(/^Code: \d+\. DB::Exception: /, '').replace(/ \([A-Z_]+\)\s*$/, '') };
 }
 
 /** The content type a server gives each output format. */

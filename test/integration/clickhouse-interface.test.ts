@@ -79,6 +79,11 @@ describe('the ClickHouse HTTP interface at the root of KPI_CLICKHOUSE_PORT', () 
     expect([lowered.status, lowered.headers.get('x-clickhouse-exception-code')]).toEqual([400, '396']);
     const raised = await text('/?query=SELECT%201&max_result_rows=5000');
     expect([raised.status, raised.headers.get('x-clickhouse-exception-code')]).toEqual([400, '452']);
+    // Format settings that name files are not a reader's to choose: the engine would read or write them.
+    for (const fileSetting of ['default_format=Template&format_template_resultset=/etc/passwd', 'default_format=Protobuf&output_format_schema=/tmp/kpi-victim.proto']) {
+      const refused = await text(`/?query=SELECT%201%20AS%20x&${fileSetting}`);
+      expect([refused.status, refused.headers.get('x-clickhouse-exception-code'), refused.text.includes('root:')]).toEqual([403, '164', false]);
+    }
     const widened = await text('/?query=SELECT%201&allow_ddl=1');
     expect([widened.status, widened.headers.get('x-clickhouse-exception-code')]).toEqual([403, '164']);
     const chosen = await text('/?query=SELECT%20toUInt64(5)%20AS%20x%20FORMAT%20JSONEachRow&output_format_json_quote_64bit_integers=0');

@@ -26,7 +26,8 @@ describe('settings a reader sends as URL parameters', () => {
 
   it('takes output settings with checked values, quoted where they are words', () => {
     const read = readSettings(params('output_format_json_quote_64bit_integers=0&date_time_output_format=iso&extremes=1&result_overflow_mode=break'), LIMITS);
-    expect(read.settings).toEqual(['output_format_json_quote_64bit_integers = \'0\'', "date_time_output_format = 'iso'", 'extremes = 1', "result_overflow_mode = 'break'"]);
+    expect(read.settings).toEqual(['output_format_json_quote_64bit_integers = 0', "date_time_output_format = 'iso'", 'extremes = 1', "result_overflow_mode = 'break'"]);
+    expect(readSettings(params('session_timezone=America/Argentina/Buenos_Aires'), LIMITS).settings).toEqual(["session_timezone = 'America/Argentina/Buenos_Aires'"]);
   });
 
   it.each([
@@ -35,6 +36,10 @@ describe('settings a reader sends as URL parameters', () => {
     ['a hostile value', "date_time_output_format=iso'%20SETTINGS%20readonly=0", 27],
     ['a number that is not one', 'max_result_rows=1e3', 27],
     ['an overflow mode of neither kind', 'result_overflow_mode=any', 27],
+    ['a format setting that reads a file', 'format_template_resultset=/etc/passwd', 164],
+    ['a format setting that writes a file', 'output_format_schema=/tmp/victim.txt', 164],
+    ['a path where a word goes', 'format_csv_null_representation=/etc/passwd', 27],
+    ['a path where a time zone goes', 'session_timezone=../../etc/passwd', 27],
   ])('refuses %s', (_what, query, code) => {
     expect(refusal(() => readSettings(params(query), LIMITS)).code).toBe(code);
   });
