@@ -20,6 +20,7 @@ import type { ClickHouseClient } from '../shared/clickhouse.js';
 import { ForbiddenError, KpiError, UnauthenticatedError, UsageError, describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { projectRoot } from '../shared/paths.js';
+import { sendPack } from './report-routes.js';
 import type { ApiPlugin } from './server.js';
 
 declare module 'fastify' {
@@ -170,18 +171,11 @@ export function consoleRoutes(options: { operations: OperationsFor; authenticato
       const kpi = oneOf(q['kpi'], KPIS.map((k) => k.id), 'net_sales');
       const grain = oneOf(q['grain'], GRAINS, 'month');
       const level: Level = oneOf(q['level'], LEVELS, 'company');
-      const units = level === 'company' ? ['all'] : await unitsOf(req, level);
+      const units = await reads(req).units(level);
       const unit = q['unit'] !== undefined && units.includes(q['unit']) ? q['unit'] : (units[0] ?? 'all');
       const series = await reads(req).series({ grain, kpi, level, unit, count: 36 });
       return send(reply, explorerPage(frame, { kpi, level, unit, grain, units, series }));
     });
-    const unitsOf = async (req: FastifyRequest, level: Level): Promise<string[]> => {
-      const periods = (await ops(req).periods({ grain: 'month' })).filter((p) => p.revision !== null);
-      const latest = periods.map((p) => p.period).sort().reverse()[0];
-      if (!latest) return [];
-      return [...new Set((await ops(req).values({ grain: 'month', period: latest, level })).values.map((v) => v.unit))].sort();
-    };
-
     const periodsView = async (req: FastifyRequest, notice?: Html): Promise<Html> => {
       const frame = frameOf(req);
       const q = queryOf(req);
@@ -238,10 +232,7 @@ export function consoleRoutes(options: { operations: OperationsFor; authenticato
       const quarter = parsePeriod('quarter', q['period'] ?? '', options.calendar);
       const format = oneOf(q['format'], ['pdf', 'html'] as const, 'pdf');
       const pack = await reviewPack(ops(req), { quarter, lang: langOf(req), format, calendar: options.calendar, scorecards: options.scorecards, ...(format === 'pdf' ? { executablePath: findBrowser() } : {}) });
-      return reply
-        .type(pack.contentType)
-        .header('content-disposition', `${format === 'pdf' ? 'attachment' : 'inline'}; filename="${pack.filename}"`)
-        .send(pack.body);
+      return sendPack(reply, pack);
     });
 
     app.get('/pipeline', page('values.read'), async (req, reply) => {

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig, type Grain, type Period } from '../../schemas/calendar/index.js';
 import type { OperationsFor } from '../operations/operations.js';
 import { LANGS } from '../report/labels.js';
-import { REPORT_FORMATS, reviewPack } from '../report/pack.js';
+import type { FastifyReply } from 'fastify';
+import { REPORT_FORMATS, reviewPack, type ReviewPackFile } from '../report/pack.js';
 import type { Config } from '../shared/config.js';
 import { UsageError } from '../shared/errors.js';
 import { UInt32Param } from '../shared/numbers.js';
@@ -48,6 +49,20 @@ function periodOf(grain: Grain, id: string, calendar: CalendarConfig): Period {
 /** What the HTML pack may do in a browser: show itself, nothing else. */
 const PACK_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/**
+ * A review pack as a download (PDF) or a page (HTML, JSON), locked down like every page:
+ * its filename is made of the canonical quarter id and a checked language only.
+ */
+export function sendPack(reply: FastifyReply, pack: ReviewPackFile): FastifyReply {
+  return reply
+    .type(pack.contentType)
+    .header('content-disposition', `${pack.contentType === 'application/pdf' ? 'attachment' : 'inline'}; filename="${pack.filename}"`)
+    .header('content-security-policy', PACK_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('cache-control', 'no-store')
+    .send(pack.body);
+}
+
 export function reportRoutes({ operations, config }: { operations: OperationsFor; config: Pick<Config, 'business' | 'close'> }): ApiPlugin {
   const calendar = config.business;
   // Checked when the server starts, like every other reader of the scorecards.
@@ -65,14 +80,7 @@ export function reportRoutes({ operations, config }: { operations: OperationsFor
         scorecards,
         ...(q.format === 'pdf' ? { executablePath: findBrowser() } : {}),
       });
-      // The filename is made of the canonical quarter id and the checked language only.
-      return reply
-        .type(pack.contentType)
-        .header('content-disposition', `${q.format === 'pdf' ? 'attachment' : 'inline'}; filename="${pack.filename}"`)
-        .header('content-security-policy', PACK_CSP)
-        .header('x-content-type-options', 'nosniff')
-        .header('cache-control', 'no-store')
-        .send(pack.body);
+      return sendPack(reply, pack);
     });
     app.get('/v1/audit', read, async (req) => {
       const q = query(PeriodQuery, req.url);

@@ -3,8 +3,8 @@ import type { Caller } from '../auth/principals.js';
 import { queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 
 /**
- * What the console reads beyond the operations layer: a KPI over periods, ingest progress
- * and recent dead letters, from the documented views and tables.
+ * What the console reads beyond the operations layer: a KPI over periods, the units of a
+ * level, ingest progress and recent dead letters, from the documented views and tables.
  * Each asks the permissions table first, as the operations do.
  */
 export function consoleReads(clickhouse: ClickHouseClient, caller: Caller | null) {
@@ -22,6 +22,11 @@ export function consoleReads(clickhouse: ClickHouseClient, caller: Caller | null
         query,
       );
       return rows.reverse();
+    },
+    /** The units of a level that have values. */
+    async units(level: string): Promise<string[]> {
+      read();
+      return (await queryRows<{ unit: string }>(clickhouse, 'SELECT DISTINCT unit FROM v_kpi_values WHERE level = {level: String} ORDER BY unit', { level })).map((r) => r.unit);
     },
     /** When the provisional values of a grain's open period were computed. */
     async asOf(grain: string, period: string): Promise<string | null> {
