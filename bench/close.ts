@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../services/shared/config.js';
+import { loadConfig, moneySettings } from '../services/shared/config.js';
 import { insertRows, openWarehouse, queryRows, type ClickHouseClient } from '../services/shared/clickhouse.js';
 import { migrate } from '../services/shared/migrations.js';
 import { loadScorecards } from '../services/shared/scorecards.js';
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     const previous = previousPeriod(quarter, calendar);
     const groups: { kpis: string; ms: number; rows: number }[] = [];
     for (const kpis of kpiGroups(KPI_IDS)) {
-      const q = compileKpis({ kpis, period: quarter, previous, levels: LEVELS });
+      const q = compileKpis({ kpis, period: quarter, previous, levels: LEVELS, money: moneySettings(config.business) });
       const t = performance.now();
       const rows = await queryRows(warehouse.client, q.sql, q.params);
       groups.push({ kpis: `${kpis.slice(0, 3).join(', ')}${kpis.length > 3 ? `, … (${kpis.length})` : ''}`, ms: performance.now() - t, rows: rows.length });
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       await warehouse.client.command({ query: `TRUNCATE TABLE IF EXISTS ${table}` });
     }
     const taskQueue = `bench-close-${Date.now().toString(36)}`;
-    const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close) }, { taskQueue });
+    const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business) }, { taskQueue });
     const temporal = await connectTemporal(config.temporal);
     try {
       const settings = { ...periodSettings(config), idPrefix: `${taskQueue}.` };

@@ -44,11 +44,14 @@ export function frame(uid: string, zh: string, en: string, description: string):
     );
 }
 
-/** Grafana's unit for a KPI's value unit. */
-export function grafanaUnit(kpi: Pick<Kpi, 'unit'>): string {
+/** Grafana's unit for money in the reporting currency: its custom currency unit, which scales like the built-in ones (K, Mil). */
+export const moneyUnit = (reportingCurrency: string): string => `currency:${reportingCurrency} `;
+
+/** Grafana's unit for a KPI's value unit; money is in the reporting currency. */
+export function grafanaUnit(kpi: Pick<Kpi, 'unit'>, reportingCurrency: string): string {
   switch (kpi.unit) {
-    case 'CNY':
-      return 'currencyCNY';
+    case 'money':
+      return moneyUnit(reportingCurrency);
     case 'ratio':
       return 'percentunit';
     case 'hours':

@@ -17,13 +17,15 @@ export interface BuiltDashboard {
 
 /**
  * Every dashboard, built from the KPI catalog (schemas/kpis) and the scorecards in force
- * (`KPI_SCORECARDS_FILE` or the defaults). Pure and deterministic: the same inputs give the
+ * (`KPI_SCORECARDS_FILE` or the defaults), with money in the reporting currency
+ * (KPI_REPORTING_CURRENCY, CNY by default). Pure and deterministic: the same inputs give the
  * same JSON, byte for byte.
  */
-export function buildDashboards(config: ScorecardConfig): BuiltDashboard[] {
+export function buildDashboards(config: ScorecardConfig, options: { reportingCurrency?: string } = {}): BuiltDashboard[] {
+  const currency = options.reportingCurrency ?? 'CNY';
   return [
-    { file: 'operations-live.json', dashboard: operationsLive(config) },
-    { file: 'scorecards.json', dashboard: scorecards(config) },
+    { file: 'operations-live.json', dashboard: operationsLive(config, currency) },
+    { file: 'scorecards.json', dashboard: scorecards(config, currency) },
     { file: 'kpi-explorer.json', dashboard: explorer() },
     { file: 'finance-close.json', dashboard: financeClose() },
     { file: 'pipeline-health.json', dashboard: pipelineHealth() },
@@ -43,8 +45,8 @@ export const DASHBOARDS_DIR = 'dashboards';
  * (infra/grafana): the dashboards, for the provisioning provider to load, and the alert
  * rules, judged in the business time zone by the rating bands in force.
  */
-export function grafanaFiles(config: ScorecardConfig, options: { timeZone: string }): Map<string, string> {
-  const files = new Map(buildDashboards(config).map((d) => [`${DASHBOARDS_DIR}/${d.file}`, dashboardJson(d.dashboard)]));
+export function grafanaFiles(config: ScorecardConfig, options: { timeZone: string; reportingCurrency?: string }): Map<string, string> {
+  const files = new Map(buildDashboards(config, options).map((d) => [`${DASHBOARDS_DIR}/${d.file}`, dashboardJson(d.dashboard)]));
   files.set(ALERT_RULES_FILE, alertRulesYaml({ timeZone: options.timeZone, bands: config.bands }));
   return files;
 }

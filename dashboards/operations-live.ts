@@ -6,7 +6,7 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { ScorecardConfig } from '../schemas/scorecards/index.js';
 import { bandThresholds, headlineLines } from './bands.js';
 import { clickhouseQuery } from './clickhouse.js';
-import { UIDS, bilingual, channelVariable, explorerLink, frame, grafanaUnit, grainVariable, kpiById, regionVariable, storeVariable } from './common.js';
+import { UIDS, bilingual, channelVariable, explorerLink, frame, grafanaUnit, grainVariable, kpiById, moneyUnit, regionVariable, storeVariable } from './common.js';
 
 /** The open period of the chosen grain: the newest one whose values are still provisional. */
 const OPEN_PERIOD = "(SELECT max(period) FROM v_kpi_values WHERE grain = ${grain:sqlstring} AND status = 'provisional')";
@@ -19,7 +19,7 @@ const TRENDS = 4;
  * (coloured by the rating band they reach), how fresh they are, trends by day, and the top
  * and bottom stores. The headline KPIs are the lines of the first scorecard.
  */
-export function operationsLive(config: ScorecardConfig): dashboard.Dashboard {
+export function operationsLive(config: ScorecardConfig, reportingCurrency: string): dashboard.Dashboard {
   const board = frame(UIDS.live, '运营实时', 'Operations — live', "The open period's provisional KPIs (revision 0, refreshed while the period is open) against their scorecard targets.")
     .withVariable(grainVariable('month'))
     .withVariable(regionVariable())
@@ -33,7 +33,7 @@ export function operationsLive(config: ScorecardConfig): dashboard.Dashboard {
       new stat.PanelBuilder()
         .title(bilingual(kpi.zh, kpi.en))
         .description(`${kpi.definition} Target ${line.target} (scorecard line); colour: the rating band the company's value would reach.`)
-        .unit(grafanaUnit(kpi))
+        .unit(grafanaUnit(kpi, reportingCurrency))
         .thresholds(bandThresholds(line, config.bands))
         .colorMode(common.BigValueColorMode.Background)
         .graphMode(common.BigValueGraphMode.None)
@@ -57,7 +57,7 @@ export function operationsLive(config: ScorecardConfig): dashboard.Dashboard {
   board.withPanel(
     new timeseries.PanelBuilder()
       .title(bilingual('各区域销售额', 'Net sales by region'))
-      .unit('currencyCNY')
+      .unit(moneyUnit(reportingCurrency))
       .height(8)
       .span(12)
       .withTarget(
@@ -70,7 +70,7 @@ export function operationsLive(config: ScorecardConfig): dashboard.Dashboard {
   board.withPanel(
     new timeseries.PanelBuilder()
       .title(bilingual('各渠道销售额', 'Net sales by channel'))
-      .unit('currencyCNY')
+      .unit(moneyUnit(reportingCurrency))
       .height(8)
       .span(12)
       .withTarget(
@@ -85,7 +85,7 @@ export function operationsLive(config: ScorecardConfig): dashboard.Dashboard {
     board.withPanel(
       new timeseries.PanelBuilder()
         .title(bilingual(kpi.zh, kpi.en))
-        .unit(grafanaUnit(kpi))
+        .unit(grafanaUnit(kpi, reportingCurrency))
         .thresholds(bandThresholds(line, config.bands))
         .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line))
         .height(7)
@@ -104,7 +104,7 @@ export function operationsLive(config: ScorecardConfig): dashboard.Dashboard {
     board.withPanel(
       new table.PanelBuilder()
         .title(bilingual(zh, en))
-        .unit('currencyCNY')
+        .unit(moneyUnit(reportingCurrency))
         .height(9)
         .span(12)
         .dataLinks([explorerLink('Explore this store', { kpi: 'net_sales', level: 'store', unit: '${__data.fields.store}' })])

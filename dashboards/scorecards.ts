@@ -33,7 +33,7 @@ export function scorecardSql(card: Scorecard): string {
  * KPIs missing — and a link from every value to the explorer for that unit and KPI. The
  * scorecard variable narrows the page to some cards.
  */
-export function scorecards(config: ScorecardConfig): dashboard.Dashboard {
+export function scorecards(config: ScorecardConfig, reportingCurrency: string): dashboard.Dashboard {
   const board = frame(UIDS.scorecards, '部门计分卡', 'Department scorecards', 'Ranked scorecards of a closed period, one section per scorecard; targets and weights come from the scorecard configuration.')
     .withVariable(grainVariable('quarter'))
     .withVariable(periodVariable())
@@ -56,7 +56,7 @@ export function scorecards(config: ScorecardConfig): dashboard.Dashboard {
       const kpi = kpiById(line.kpi);
       const url = `/d/${UIDS.explorer}/kpi-explorer?var-kpi=${kpi.id}&var-level=${card.level}&var-unit=\${__data.fields.unit}&var-grain=\${grain}&var-period=\${period}&\${__url_time_range}`;
       panel.overrideByName(valueColumn(line.kpi), [
-        { id: 'unit', value: grafanaUnit(kpi) },
+        { id: 'unit', value: grafanaUnit(kpi, reportingCurrency) },
         { id: 'links', value: [{ title: `${kpi.en}: explore`, url }] },
       ]);
     }

@@ -50,6 +50,7 @@ GRANT
     SELECT ON {{database}}.ticket_state,
     SELECT ON {{database}}.kpi_targets,
     SELECT ON {{database}}.kpi_inputs,
+    SELECT ON {{database}}.fx_rates,
     SELECT ON {{database}}.imports,
     SELECT ON {{database}}.kpi_values,
     SELECT ON {{database}}.period_revisions,

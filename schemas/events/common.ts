@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { isCurrency } from './currencies.js';
 
 /**
- * Building blocks shared by every event family. Money is integer minor units (fen, cents):
- * never a float, so every sum is exact. Times are ISO-8601 with an explicit offset and are
- * stored in UTC.
+ * Building blocks shared by every event family. Money is never a float, so every sum is
+ * exact: integer minor units (fen, cents) in the first versions of the contracts, decimal
+ * strings of up to six decimals (`"0.001"`) in the later ones. Times are ISO-8601 with an
+ * explicit offset and are stored in UTC.
  */
 
 /** Producer-assigned unique id; letters, digits and . _ : - only, so ids are safe anywhere. */
@@ -29,8 +31,41 @@ export type Label = z.infer<typeof Label>;
 export const MinorUnits = z.number().int('money is integer minor units, never a fraction').min(0).max(1e13);
 export type MinorUnits = z.infer<typeof MinorUnits>;
 
-export const Currency = z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as CNY');
+/** A currency a country pays in, by its ISO 4217 code (CNY, HKD, MOP…); anything else is refused by name. */
+export const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as CNY')
+  .superRefine((code, ctx) => {
+    if (/^[A-Z]{3}$/.test(code) && !isCurrency(code)) ctx.addIssue({ code: 'custom', message: `${code} is not an ISO 4217 currency code (such as CNY, HKD, USD)` });
+  });
 export type Currency = z.infer<typeof Currency>;
+
+/** Digits a decimal amount may carry: millionths of a currency unit, finer than any currency's minor unit. */
+export const AMOUNT_DECIMALS = 6;
+
+/** Largest amount of one line or one event, in currency units: 10^13 (as 10^15 minor units in the first versions). */
+export const MAX_AMOUNT_UNITS = 10n ** 13n;
+
+/**
+ * An amount of money as a decimal string in currency units, never a JSON number (which a
+ * producer's float could have rounded): `"12.5"`, `"0.001"`, at most six decimals and no
+ * exponent, sign or spaces. Read exactly by `toMicros`.
+ */
+export const DecimalAmount = z
+  .string()
+  // abort: the refinement reads the text as digits, so it must not run on anything else.
+  .regex(/^(0|[1-9][0-9]{0,13})(\.[0-9]{1,6})?$/, { message: 'expected a decimal amount as a string, such as "12.50" or "0.001": digits, at most 6 decimals, no sign or exponent', abort: true })
+  .refine((v) => toMicros(v) <= MAX_AMOUNT_UNITS * 1_000_000n, 'expected at most 10^13');
+export type DecimalAmount = z.infer<typeof DecimalAmount>;
+
+/** A decimal amount in millionths of its currency unit, exactly: `"0.001"` → 1000n. */
+export function toMicros(amount: string): bigint {
+  const [whole = '0', fraction = ''] = amount.split('.');
+  return BigInt(whole + fraction.padEnd(AMOUNT_DECIMALS, '0'));
+}
+
+/** Most lines one sale may carry (wholesale invoices run to thousands). */
+export const MAX_SALE_LINES = 10_000;
 
 /** Earliest instant an event may carry; anything before is a broken clock. */
 export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);

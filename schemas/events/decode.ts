@@ -1,8 +1,8 @@
 import { MAX_CLOCK_SKEW_MS } from './common.js';
 import { EVENT_SCHEMAS, familyOfTopic, isEventType, type BusinessEvent, type Family } from './registry.js';
 
-/** Largest message accepted, in bytes; anything larger is set aside, not parsed. */
-export const MAX_EVENT_BYTES = 256 * 1024;
+/** Largest message accepted, in bytes (a sale of 10,000 lines fits); anything larger is set aside, not parsed. */
+export const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
 /** Why a message was set aside. Stable codes: dashboards and alerts count by them. */
 export const REJECT_REASONS = [
@@ -68,7 +68,13 @@ export function decodeEvent(value: Uint8Array | null, context: { topic: string; 
     return reject('unknown_version', `${type} has no version ${JSON.stringify(version)?.slice(0, 40)}; known: ${Object.keys(entry.versions).join(', ')}`);
   }
 
-  const result = schema.safeParse(parsed);
+  let result: ReturnType<typeof schema.safeParse>;
+  try {
+    result = schema.safeParse(parsed);
+  } catch (err) {
+    // A rule that throws on some input must set that message aside, not stop the partition.
+    return reject('schema_violation', `the event could not be checked: ${err instanceof Error ? err.message : 'check failed'}`);
+  }
   if (!result.success) {
     const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
     return reject('schema_violation', issues.join('; '));

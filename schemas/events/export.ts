@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { EARLIEST_EVENT_TIME, MAX_CLOCK_SKEW_MS } from './common.js';
+import { AMOUNT_DECIMALS, DecimalAmount, EARLIEST_EVENT_TIME, MAX_CLOCK_SKEW_MS } from './common.js';
 import { MAX_EVENT_BYTES, REJECT_REASONS } from './decode.js';
-import { DEAD_LETTER_TOPIC, EVENT_SCHEMAS, FAMILIES, TOPICS, TOPIC_PARTITIONS, type EventType, type Family } from './registry.js';
+import { DEAD_LETTER_TOPIC, EVENT_SCHEMAS, FAMILIES, FAMILY_TOPIC_MAX_BYTES, TOPICS, TOPIC_PARTITIONS, type EventType, type Family } from './registry.js';
 
 /**
  * Publishes the event contracts for other teams and tools: one JSON Schema per event type
@@ -10,8 +10,12 @@ import { DEAD_LETTER_TOPIC, EVENT_SCHEMAS, FAMILIES, TOPICS, TOPIC_PARTITIONS, t
  * checked-in copy can be compared with a fresh one.
  */
 
-/** Version of the published contracts; raise it with every change to an event schema or topic. */
-export const EVENTS_API_VERSION = '1.0.0';
+/**
+ * Version of the published contracts; raise it with every change to an event schema or topic.
+ * 1.1.0: sale.completed v3, return.received v2 and refund.issued v2 (decimal money with a
+ * currency), up to 10,000 lines a sale, messages up to 8 MiB.
+ */
+export const EVENTS_API_VERSION = '1.1.0';
 
 /** Base of every schema `$id`. Ids name a contract; they need not resolve to a URL. */
 export const SCHEMA_ID_BASE = 'https://kpi-pipeline.dev/schemas/events/';
@@ -41,7 +45,33 @@ const RULES_BEYOND_SCHEMA =
   'Rules JSON Schema cannot express are enforced by the ingest service, which sends a violating message to the dead-letter topic: ' +
   `times must be real calendar instants on or after ${new Date(EARLIEST_EVENT_TIME).toISOString().replace('.000Z', 'Z')}, ` +
   `and occurred_at at most ${MAX_CLOCK_SKEW_MS / 3_600_000} h after the Kafka message timestamp.`;
-const SALE_RULES = 'So are the cross-field rules of a sale: limits on each line amount (quantity × unit price) and its discount, and unique line numbers.';
+/** Cross-field rules of a sale, by the form its prices take. */
+const saleRules = (lineLimit: string): string =>
+  `So are the cross-field rules of a sale: each line amount (quantity × unit price) at most ${lineLimit}, a discount no larger than its line amount, and unique line numbers.`;
+/** For every event that names a currency. */
+const CURRENCY_RULES =
+  'So is the currency: an ISO 4217 code of a country’s currency (CNY, HKD, USD, …); unknown codes and codes of funds, precious metals, testing or no currency (XAU, XTS, XXX, …) are refused.';
+/** For every event with a decimal amount: the pattern cannot bound the value. */
+const DECIMAL_RULES = `Decimal amounts (strings of up to ${AMOUNT_DECIMALS} decimals) are at most 10^13 currency units and are read exactly: nothing is rounded.`;
+/** For the first versions of returns and refunds, which name no currency. */
+const REPORTING_CURRENCY_NOTE = 'payload.amount_minor is in minor units of the pipeline’s reporting currency (KPI_REPORTING_CURRENCY, CNY unless configured otherwise).';
+
+/** The pattern every decimal amount carries in JSON Schema: how an event schema is seen to hold one. */
+const DECIMAL_PATTERN = String((z.toJSONSchema(DecimalAmount) as { pattern?: unknown }).pattern);
+
+/** What the ingest service enforces beyond a schema, by what the generated schema holds. */
+function rulesBeyond(family: Family, generated: JsonObject): string {
+  const text = JSON.stringify(generated);
+  const payload = generated['properties'] as { payload?: { properties?: Record<string, unknown> } } | undefined;
+  const fields = payload?.payload?.properties ?? {};
+  const decimal = text.includes(JSON.stringify(DECIMAL_PATTERN));
+  const rules = [RULES_BEYOND_SCHEMA];
+  if (family === 'sales') rules.push(saleRules(decimal ? '10^13 currency units' : '10^15 minor units'));
+  if ('currency' in fields) rules.push(CURRENCY_RULES);
+  if (decimal) rules.push(DECIMAL_RULES);
+  if ('amount_minor' in fields && !('currency' in fields)) rules.push(REPORTING_CURRENCY_NOTE);
+  return rules.join(' ');
+}
 
 /** Every event type and version in registry order, each with its JSON Schema (input side: defaulted fields are optional). */
 export function eventJsonSchemas(): EventJsonSchema[] {
@@ -65,7 +95,7 @@ export function eventJsonSchemas(): EventJsonSchema[] {
           $schema: $schema ?? 'https://json-schema.org/draft/2020-12/schema',
           $id: `${SCHEMA_ID_BASE}${name}.json`,
           title: `${type} v${version}`,
-          description: `${humanize(type)} event, version ${version}, on topic ${TOPICS[entry.family]}, keyed by payload.${entry.key}. ${RULES_BEYOND_SCHEMA}${entry.family === 'sales' ? ` ${SALE_RULES}` : ''}`,
+          description: `${humanize(type)} event, version ${version}, on topic ${TOPICS[entry.family]}, keyed by payload.${entry.key}. ${rulesBeyond(entry.family, rest)}`,
           ...rest,
         },
       });
@@ -89,11 +119,17 @@ const INFO_DESCRIPTION = [
   '- Every message value is one JSON object in UTF-8 (application/json), at most ' +
     `${MAX_EVENT_BYTES} bytes, with the envelope event_id, type, version, occurred_at, producer, org and payload; ` +
     'no other fields are allowed at any level.',
-  '- Money is integer minor units (fen, cents; 1 CNY = 100), never a fraction, so sums are exact.',
+  '- Money is never a float, so sums are exact. The first versions of the events with money (sale.completed v1 and v2, return.received v1, refund.issued v1) ' +
+    'carry integer minor units (fields named *_minor: fen, cents; 1 CNY = 100), never a fraction. The later ones (sale.completed v3, return.received v2, refund.issued v2) ' +
+    `carry decimal strings in currency units with up to ${AMOUNT_DECIMALS} decimals ("12.50", "0.001"), read exactly; nothing is rounded per line. ` +
+    'Producers send the later versions; the first ones are still accepted.',
+  '- Currencies are ISO 4217 codes of a country’s currency (CNY, HKD, USD, …); any other code is refused. ' +
+    'return.received v1 and refund.issued v1 name no currency: their amounts are in the pipeline’s reporting currency.',
   '- Times are ISO-8601 with an explicit offset (2026-07-15T09:30:00+08:00 or …Z) and are stored in UTC.',
   '- event_id is unique per event and is the key for deduplication: a message sent again with the same event_id counts once.',
   '- Messages are keyed by the id of the entity they are about (sale_id, order_id, return_id, ticket_id), ' +
     'so one entity’s events share a partition and stay in order.',
+  `- Family topics take records of up to ${FAMILY_TOPIC_MAX_BYTES} bytes (max.message.bytes), more than the largest message, so a message somewhat over the limit still reaches the ingest service and is set aside there with its reason.`,
   '- A message that fails validation is copied byte for byte to the dead-letter topic with the reason in its headers; it never blocks its partition.',
 ].join('\n');
 
@@ -130,7 +166,9 @@ export function asyncApiDocument(): JsonObject {
       title: `${family} events`,
       description: `Every ${family} event, all types and versions, keyed by entity id.`,
       messages: Object.fromEntries(names.map((n) => [n, { $ref: `#/components/messages/${n}` }])),
-      bindings: { kafka: { topic: TOPICS[family], partitions: TOPIC_PARTITIONS, bindingVersion: KAFKA_BINDING_VERSION } },
+      bindings: {
+        kafka: { topic: TOPICS[family], partitions: TOPIC_PARTITIONS, topicConfiguration: { 'max.message.bytes': FAMILY_TOPIC_MAX_BYTES }, bindingVersion: KAFKA_BINDING_VERSION },
+      },
     };
     operations[`ingest${capitalize(family)}`] = {
       action: 'receive',

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { OrderCancelledV1, OrderDeliveredV1, OrderPlacedV1, OrderShippedV1 } from './orders.js';
-import { RefundIssuedV1, ReturnReceivedV1, ReturnRequestedV1 } from './returns.js';
-import { SaleCompletedV1, SaleCompletedV2 } from './sales.js';
+import { RefundIssuedV1, RefundIssuedV2, ReturnReceivedV1, ReturnReceivedV2, ReturnRequestedV1 } from './returns.js';
+import { SaleCompletedV1, SaleCompletedV2, SaleCompletedV3 } from './sales.js';
 import { TicketFirstResponseV1, TicketOpenedV1, TicketRatedV1, TicketReopenedV1, TicketResolvedV1 } from './tickets.js';
 
 export const FAMILIES = ['sales', 'orders', 'returns', 'tickets'] as const;
@@ -21,16 +21,27 @@ export const DEAD_LETTER_TOPIC = 'kpi.dead-letters.v1';
 /** Partitions per family topic: parallelism for consumers, order kept per entity key. */
 export const TOPIC_PARTITIONS = 6;
 
+/**
+ * Largest record batch a family topic takes (its `max.message.bytes`): room for the largest
+ * event (MAX_EVENT_BYTES, a sale of thousands of lines) and more, so that an oversized
+ * message still reaches ingest and is set aside there with its reason rather than refused
+ * at the producer. The broker's own default is 1 MiB.
+ */
+export const FAMILY_TOPIC_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Topic configuration of every family topic, applied when the topic is created or found. */
+export const FAMILY_TOPIC_CONFIG: Record<string, string> = { 'max.message.bytes': String(FAMILY_TOPIC_MAX_BYTES) };
+
 /** Every event schema, by type and version, with its family and its entity key. */
 export const EVENT_SCHEMAS = {
-  'sale.completed': { family: 'sales', key: 'sale_id', versions: { 1: SaleCompletedV1, 2: SaleCompletedV2 } },
+  'sale.completed': { family: 'sales', key: 'sale_id', versions: { 1: SaleCompletedV1, 2: SaleCompletedV2, 3: SaleCompletedV3 } },
   'order.placed': { family: 'orders', key: 'order_id', versions: { 1: OrderPlacedV1 } },
   'order.shipped': { family: 'orders', key: 'order_id', versions: { 1: OrderShippedV1 } },
   'order.delivered': { family: 'orders', key: 'order_id', versions: { 1: OrderDeliveredV1 } },
   'order.cancelled': { family: 'orders', key: 'order_id', versions: { 1: OrderCancelledV1 } },
   'return.requested': { family: 'returns', key: 'return_id', versions: { 1: ReturnRequestedV1 } },
-  'return.received': { family: 'returns', key: 'return_id', versions: { 1: ReturnReceivedV1 } },
-  'refund.issued': { family: 'returns', key: 'return_id', versions: { 1: RefundIssuedV1 } },
+  'return.received': { family: 'returns', key: 'return_id', versions: { 1: ReturnReceivedV1, 2: ReturnReceivedV2 } },
+  'refund.issued': { family: 'returns', key: 'return_id', versions: { 1: RefundIssuedV1, 2: RefundIssuedV2 } },
   'ticket.opened': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketOpenedV1 } },
   'ticket.first_response': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketFirstResponseV1 } },
   'ticket.resolved': { family: 'tickets', key: 'ticket_id', versions: { 1: TicketResolvedV1 } },

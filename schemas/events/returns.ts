@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EntityId, Label, MinorUnits, envelope } from './common.js';
+import { Currency, DecimalAmount, EntityId, Label, MinorUnits, envelope } from './common.js';
 
 export const ReturnRequestedV1 = envelope(
   'return.requested',
@@ -8,22 +8,28 @@ export const ReturnRequestedV1 = envelope(
 );
 export type ReturnRequestedV1 = z.infer<typeof ReturnRequestedV1>;
 
-/** Goods came back: units and their value count toward the return rate. */
+const Quantity = z.number().int('quantity is a whole number').min(1).max(100_000);
+
+/** Goods came back: units and their value count toward the return rate. v1's amount is in minor units of the reporting currency. */
 export const ReturnReceivedV1 = envelope(
   'return.received',
   1,
-  z
-    .object({
-      return_id: EntityId,
-      sku: EntityId,
-      quantity: z.number().int('quantity is a whole number').min(1).max(100_000),
-      amount_minor: MinorUnits,
-      reason: Label,
-    })
-    .strict(),
+  z.object({ return_id: EntityId, sku: EntityId, quantity: Quantity, amount_minor: MinorUnits, reason: Label }).strict(),
 );
 export type ReturnReceivedV1 = z.infer<typeof ReturnReceivedV1>;
 
-/** Money went back to the customer; net sales subtract it in the period it was issued. */
+/** v2: the value received back as a decimal amount in the currency it names. */
+export const ReturnReceivedV2 = envelope(
+  'return.received',
+  2,
+  z.object({ return_id: EntityId, sku: EntityId, quantity: Quantity, amount: DecimalAmount, currency: Currency, reason: Label }).strict(),
+);
+export type ReturnReceivedV2 = z.infer<typeof ReturnReceivedV2>;
+
+/** Money went back to the customer; net sales subtract it in the period it was issued. v1's amount is in minor units of the reporting currency. */
 export const RefundIssuedV1 = envelope('refund.issued', 1, z.object({ return_id: EntityId, amount_minor: MinorUnits }).strict());
 export type RefundIssuedV1 = z.infer<typeof RefundIssuedV1>;
+
+/** v2: the refund as a decimal amount in the currency it was paid in. */
+export const RefundIssuedV2 = envelope('refund.issued', 2, z.object({ return_id: EntityId, amount: DecimalAmount, currency: Currency }).strict());
+export type RefundIssuedV2 = z.infer<typeof RefundIssuedV2>;

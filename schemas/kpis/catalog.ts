@@ -11,10 +11,11 @@ import type { MeasureId } from './measures.js';
  * - a percentile (p90) is computed per unit from the rows; its numerator is empty and its
  *   denominator is the number of rows it was taken over;
  * - a denominator of 0 (nothing to measure) gives no value: reported as missing, never as 0.
- * Money is summed in integer minor units (fen) and reported in major units (yuan).
+ * Money (unit `money`) is in the reporting currency (KPI_REPORTING_CURRENCY, CNY by default):
+ * measures are exact hundredths of it (fen for CNY), reported in whole units (yuan).
  */
 
-export const KPI_UNITS = ['CNY', 'ratio', 'hours', 'count', 'score', 'days'] as const;
+export const KPI_UNITS = ['money', 'ratio', 'hours', 'count', 'score', 'days'] as const;
 export type KpiUnit = (typeof KPI_UNITS)[number];
 export type Direction = 'higher' | 'lower';
 
@@ -61,12 +62,12 @@ const manual = (k: Omit<ManualKpi, 'kind'>): ManualKpi => ({ kind: 'manual', ...
 export const KPIS = [
   // ── sales ──
   event({
-    id: 'gross_sales', zh: '销售额（折前）', en: 'Gross sales', unit: 'CNY', direction: 'higher',
+    id: 'gross_sales', zh: '销售额（折前）', en: 'Gross sales', unit: 'money', direction: 'higher',
     definition: 'Quantity × unit price of every sale line with occurred_at in the period, before discounts.',
     formula: { numerator: ['sales_gross_minor'], scale: MINOR_TO_MAJOR },
   }),
   event({
-    id: 'net_sales', zh: '销售额', en: 'Net sales', unit: 'CNY', direction: 'higher',
+    id: 'net_sales', zh: '销售额', en: 'Net sales', unit: 'money', direction: 'higher',
     definition: 'Sale line amounts (quantity × unit price − discount) with occurred_at in the period, minus refunds issued in the period.',
     formula: { numerator: ['sales_net_minor', '-returns_refund_minor'], scale: MINOR_TO_MAJOR },
   }),
@@ -86,12 +87,12 @@ export const KPIS = [
     formula: { numerator: ['sales_transactions'] },
   }),
   event({
-    id: 'average_order_value', zh: '客单价', en: 'Average order value', unit: 'CNY', direction: 'higher',
+    id: 'average_order_value', zh: '客单价', en: 'Average order value', unit: 'money', direction: 'higher',
     definition: 'Sale line amounts in the period ÷ distinct sales in the period (before refunds).',
     formula: { numerator: ['sales_net_minor'], denominator: ['sales_transactions'], scale: MINOR_TO_MAJOR },
   }),
   event({
-    id: 'gross_profit', zh: '毛利润', en: 'Gross profit', unit: 'CNY', direction: 'higher',
+    id: 'gross_profit', zh: '毛利润', en: 'Gross profit', unit: 'money', direction: 'higher',
     definition: 'Over sale lines in the period that carry a unit cost: line amount − quantity × unit cost.',
     formula: { numerator: ['sales_costed_net_minor', '-sales_costed_cost_minor'], scale: MINOR_TO_MAJOR },
   }),
@@ -179,7 +180,7 @@ export const KPIS = [
     formula: { numerator: ['returns_requested'] },
   }),
   event({
-    id: 'refunds', zh: '退款金额', en: 'Refunds issued', unit: 'CNY', direction: 'lower',
+    id: 'refunds', zh: '退款金额', en: 'Refunds issued', unit: 'money', direction: 'lower',
     definition: 'Refunds issued in the period.',
     formula: { numerator: ['returns_refund_minor'], scale: MINOR_TO_MAJOR },
   }),

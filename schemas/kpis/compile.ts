@@ -1,6 +1,6 @@
 import type { Period } from '../calendar/index.js';
 import { kpiById, type EventFormula, type Kpi, type KpiId, type Term } from './catalog.js';
-import { LATEST_BY, MEASURES, aggregateSql, inPeriod, type Measure, type MeasureId, type SourceId } from './measures.js';
+import { LATEST_BY, MEASURES, MONEY_CURRENCY, aggregateSql, inPeriod, type Measure, type MeasureId, type SourceId } from './measures.js';
 
 /**
  * The KPI compiler: (KPIs, period, levels) → one ClickHouse SELECT whose rows are
@@ -16,6 +16,12 @@ import { LATEST_BY, MEASURES, aggregateSql, inPeriod, type Measure, type Measure
  *
  * `compileKpiEvents` is the same compiler in event mode: for one KPI, period and unit, the
  * rows those aggregates are taken over, each with what it contributes.
+ *
+ * Money is exact end to end: amounts in micros of their currency, multiplied by the rate of
+ * their business day (a rate carries ten decimals, so the product is an exact Int128 in
+ * 10^-16 of the reporting currency), added, and each unit's total rounded once to hundredths
+ * of the reporting currency, half away from zero. A unit's total that needs a rate nobody
+ * imported is NULL, and the value names what it lacks (`missing`: "HKD 2026-03-04").
  */
 
 export const LEVELS = ['company', 'region', 'store', 'department', 'channel'] as const;
@@ -33,6 +39,12 @@ const LEVEL_KEYS: Record<Level, { unit: string; parent: string }> = {
   channel: { unit: 'channel', parent: `'${COMPANY_UNIT}'` },
 };
 
+/** How money is reported: the currency, and the time zone whose calendar day picks an event's exchange rate. */
+export interface MoneySettings {
+  reportingCurrency: string;
+  timeZone: string;
+}
+
 export interface KpiRequest {
   kpis: readonly KpiId[];
   /** The period to compute. */
@@ -40,6 +52,7 @@ export interface KpiRequest {
   /** The period before it (start used by member churn and customer growth). */
   previous: Pick<Period, 'start'>;
   levels: readonly Level[];
+  money: MoneySettings;
 }
 
 export interface CompiledQuery {
@@ -47,10 +60,10 @@ export interface CompiledQuery {
   /** Bound as ClickHouse query parameters. */
   params: Record<string, string | string[]>;
   /** The output columns, in order. */
-  columns: readonly ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value'];
+  columns: readonly ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing'];
 }
 
-const OUTPUT_COLUMNS = ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value'] as const;
+const OUTPUT_COLUMNS = ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing'] as const;
 
 /** ISO instant → the text ClickHouse parses for DateTime64(3, 'UTC'). */
 export function chInstant(iso: string): string {
@@ -67,6 +80,8 @@ interface Column {
   id: string;
   merge: Measure['merge'];
   sql: string;
+  /** For a money measure: its row (what it sums, and when). */
+  money?: Measure['row'];
 }
 
 function inputColumns(kpi: Kpi): Column[] {
@@ -137,6 +152,43 @@ function buyerSales(source: keyof typeof BUYERS, extra: string): string {
 const imported = (table: 'kpi_targets' | 'kpi_inputs', where: string): string =>
   `FROM ${table} WHERE grain = {p_grain: String} AND period = {p_period: String} AND ${where} AND import_id IN (SELECT import_id FROM imports)`;
 
+// ── Money: conversion at the business day's rate, and one rounding per unit ──
+
+/** 1 in the units rates are kept in (ten decimals). */
+const RATE_ONE = "toInt128('10000000000')";
+/** Hundredths of the reporting currency in 10^-16 units (micros × rate). */
+const HUNDREDTH = "toInt128('100000000000000')";
+const HALF_HUNDREDTH = "toInt128('50000000000000')";
+const NO_MISSING = "CAST([], 'Array(String)')";
+
+/** A total in 10^-16 of the reporting currency → hundredths, a half rounded away from zero. */
+const roundToHundredths = (total: string): string => `intDiv(${total} + if(${total} >= 0, ${HALF_HUNDREDTH}, -${HALF_HUNDREDTH}), ${HUNDREDTH})`;
+
+/** The business day whose rate converts a row: none needed (1970-01-01) for the reporting currency. */
+const rateDay = (currency: string): string => `if(${currency} = {p_reporting: String}, toDate(0), toDate(occurred_at, {p_time_zone: String}))`;
+
+/**
+ * Rates in force into the reporting currency for the period's business days (and the day
+ * either side, which a period's edge may touch): the latest import listed in `imports`.
+ */
+const RATES =
+  "SELECT currency AS fx_currency, day AS fx_day, toInt128(argMax(rate, (imported_at, import_id)) * 10000000000) AS fx_rate_in_force, toUInt8(1) AS fx_found FROM fx_rates " +
+  "WHERE to_currency = {p_reporting: String} AND day >= toDate({p_start: DateTime64(3, 'UTC')}, {p_time_zone: String}) - 1 AND day <= toDate({p_end: DateTime64(3, 'UTC')}, {p_time_zone: String}) " +
+  'AND import_id IN (SELECT import_id FROM imports) GROUP BY currency, day';
+
+/** The rate of a row joined with RATES: 1 for the reporting currency, NULL when none was imported. */
+const RATE = `multiIf(fx_currency = {p_reporting: String}, toNullable(${RATE_ONE}), fx_found = 1, toNullable(fx_rate_in_force), NULL)`;
+
+/** A money column's sum in the event currency (`__t`), the rows it counts (`__n`), and after conversion its value (`__v`) and what it lacks (`__x`). */
+function moneyInner(c: Column): string {
+  const when = c.money?.when;
+  return `${c.sql} AS ${c.id}__t, ${when ? `countIf(${when})` : 'count()'} AS ${c.id}__n`;
+}
+function moneyConverted(c: Column): string {
+  return `if(isNull(${RATE}), NULL, ${c.id}__t * ${RATE}) AS ${c.id}__v, if(isNull(${RATE}) AND ${c.id}__n > 0, [concat(fx_currency, ' ', toString(fx_day))], ${NO_MISSING}) AS ${c.id}__x`;
+}
+const missingColumn = (id: string): string => `missing_${id}`;
+
 /**
  * The query of one source: a row per unit with `level`, `unit`, `parent`, then every
  * column of the statement in the same order in every source (UNION ALL matches columns by
@@ -147,13 +199,31 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
   const byUnit = 'GROUP BY level, unit, parent';
   const mine = (c: Column): boolean => sourceOf(c) === source;
   const own = columns.filter(mine);
-  const listed = (expr: (c: Column) => string): string => [...columns.map((c) => (mine(c) ? `${f64(expr(c))} AS ${c.id}` : `${NULL_F64} AS ${c.id}`)), ...flags].join(', ');
+  // Every branch lists every money column's missing rates, empty where not its own.
+  const missing = (expr: (c: Column) => string): string[] => columns.filter((c) => c.money).map((c) => `${mine(c) ? expr(c) : NO_MISSING} AS ${missingColumn(c.id)}`);
+  const listed = (expr: (c: Column) => string, lacks: (c: Column) => string = () => NO_MISSING): string =>
+    [...columns.map((c) => (mine(c) ? `${f64(expr(c))} AS ${c.id}` : `${NULL_F64} AS ${c.id}`)), ...missing(lacks), ...flags].join(', ');
   const select = listed((c) => c.sql);
   const table = BY_TUPLE[source];
   if (table) {
-    const inner = own.map((c) => `${c.sql} AS ${c.id}__t`).join(', ');
-    const outer = listed((c) => `sum(${c.id}__t)`);
-    return `SELECT ${units}, ${outer} FROM (SELECT ${TUPLE}, ${inner} FROM ${table} FINAL WHERE ${inPeriod('occurred_at')} GROUP BY ${TUPLE}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
+    const scan = `FROM ${table} FINAL WHERE ${inPeriod('occurred_at')}`;
+    const currency = MONEY_CURRENCY[source];
+    const moneyColumns = own.filter((c) => c.money);
+    if (!currency || moneyColumns.length === 0) {
+      const inner = own.map((c) => `${c.sql} AS ${c.id}__t`).join(', ');
+      const outer = listed((c) => `sum(${c.id}__t)`);
+      return `SELECT ${units}, ${outer} FROM (SELECT ${TUPLE}, ${inner} ${scan} GROUP BY ${TUPLE}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
+    }
+    // Per tuple, currency and business day (one group per tuple in the reporting currency),
+    // converted at the day's rate, then added up per unit and rounded once.
+    const inner = own.map((c) => (c.money ? moneyInner(c) : `${c.sql} AS ${c.id}__t`)).join(', ');
+    const grouped = `SELECT ${TUPLE}, ${currency} AS fx_currency, ${rateDay(currency)} AS fx_day, ${inner} ${scan} GROUP BY ${TUPLE}, fx_currency, fx_day`;
+    const converted = `SELECT ${TUPLE}, ${own.map((c) => (c.money ? moneyConverted(c) : `${c.id}__t`)).join(', ')} FROM (${grouped}) AS g LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`;
+    const outer = listed(
+      (c) => (c.money ? `if(notEmpty(groupUniqArrayArray(${c.id}__x)), NULL, ${roundToHundredths(`sum(${c.id}__v)`)})` : `sum(${c.id}__t)`),
+      (c) => `arraySort(groupUniqArrayArray(${c.id}__x))`,
+    );
+    return `SELECT ${units}, ${outer} FROM (${converted}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
   }
   // Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple).
   const buyers = (b: keyof typeof BUYERS, extra: string): string =>
@@ -215,7 +285,7 @@ function columnsOf(kpi: Kpi): Column[] {
   return ids.map((id) => {
     const m = (MEASURES as Record<string, Measure>)[id];
     if (!m) throw new RangeError(`KPI ${kpi.id} uses unknown measure ${id}`);
-    return { id, merge: m.merge, sql: m.sql };
+    return { id, merge: m.merge, sql: m.sql, ...(m.money ? { money: m.row } : {}) };
   });
 }
 
@@ -247,15 +317,23 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
   // in this period or the one before (not merely at some time in the past).
   const sees = (source: SourceId): string => (source === 'customers' ? 'toUInt8(countIf(current_sales > 0 OR previous_sales > 0) > 0)' : 'toUInt8(1)');
   const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `${s === source ? sees(s) : 'toUInt8(0)'} AS ${present(s)}`)));
-  const merged = [...all.map((c) => `${c.merge === 'sum' ? 'sum' : 'max'}(${c.id}) AS ${c.id}`), ...sources.map((s) => `max(${present(s)}) AS ${present(s)}`)].join(', ');
+  const merged = [
+    ...all.map((c) => `${c.merge === 'sum' ? 'sum' : 'max'}(${c.id}) AS ${c.id}`),
+    ...all.filter((c) => c.money).map((c) => `groupUniqArrayArray(${missingColumn(c.id)}) AS ${missingColumn(c.id)}`),
+    ...sources.map((s) => `max(${present(s)}) AS ${present(s)}`),
+  ].join(', ');
   const tuples = kpis.map((kpi) => {
     const [num, den, value] = kpiExpressions(kpi);
     // A manual KPI has a row only where it was imported.
     const seen = kpi.kind === 'manual' ? `isNotNull(input_${kpi.id}_value)` : [...new Set(columnsOf(kpi).map(sourceOf))].map(present).join(' OR ');
-    return `tuple('${kpi.id}', ${f64(num)}, ${f64(den)}, ${f64(value)}, toUInt8(${seen}))`;
+    // A value that needs a rate nobody imported is missing, never summed unconverted.
+    const lacking = [...new Set(columnsOf(kpi).filter((c) => c.money).map((c) => missingColumn(c.id)))];
+    const missing = lacking.length === 0 ? NO_MISSING : `arraySort(arrayDistinct(arrayConcat(${lacking.join(', ')})))`;
+    const unlessMissing = (x: string): string => (lacking.length === 0 ? f64(x) : `if(notEmpty(${missing}), ${NULL_F64}, ${f64(x)})`);
+    return `tuple('${kpi.id}', ${unlessMissing(num)}, ${unlessMissing(den)}, ${unlessMissing(value)}, toUInt8(${seen}), ${missing})`;
   });
   const sql =
-    `SELECT level, unit, parent, k.1 AS kpi, k.2 AS numerator, k.3 AS denominator, k.4 AS value FROM (` +
+    `SELECT level, unit, parent, k.1 AS kpi, k.2 AS numerator, k.3 AS denominator, k.4 AS value, k.6 AS missing FROM (` +
     `SELECT level, unit, max(parent) AS parent, ${merged} FROM (${branches.join(' UNION ALL ')}) GROUP BY level, unit` +
     `) ARRAY JOIN [${tuples.join(', ')}] AS k WHERE k.5 = 1 ORDER BY level, unit, kpi`;
   return {
@@ -267,14 +345,16 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
       p_grain: period.grain,
       p_period: period.id,
       p_levels: levels,
+      p_reporting: request.money.reportingCurrency,
+      p_time_zone: request.money.timeZone,
     },
     columns: OUTPUT_COLUMNS,
   };
 }
 
 /** One KPI for one level: the same compiler, asked for less. */
-export function compileKpi(kpi: KpiId, period: Period, previous: Pick<Period, 'start'>, level: Level): CompiledQuery {
-  return compileKpis({ kpis: [kpi], period, previous, levels: [level] });
+export function compileKpi(kpi: KpiId, period: Period, previous: Pick<Period, 'start'>, level: Level, money: MoneySettings): CompiledQuery {
+  return compileKpis({ kpis: [kpi], period, previous, levels: [level], money });
 }
 
 /**
@@ -313,6 +393,7 @@ export interface KpiEventsRequest {
   lateAfter?: string;
   /** Page through the late rows only. */
   lateOnly?: boolean;
+  money: MoneySettings;
 }
 
 export interface CompiledEvents {
@@ -343,9 +424,15 @@ interface RowSource {
   arrivals: { table: string; key: string; scope: (u: string) => string };
 }
 
-const eventRows = (table: string, type: string, line = '0'): RowSource => {
+/** Rows of an event table; with amounts in `currency`, each with the rate that converts it (`fx_rate`, NULL when none was imported). */
+const eventRows = (table: string, type: string, line = '0', currency?: string): RowSource => {
   const scope = (u: string): string => `${inPeriod('occurred_at')} AND ${u}`;
-  return { rows: (u) => `SELECT * FROM ${table} FINAL WHERE ${scope(u)}`, id: 'event_id', line, type, at: 'occurred_at', arrivals: { table, key: 'event_id', scope } };
+  const rows = currency
+    ? (u: string): string =>
+        `SELECT *, ${RATE} AS fx_rate FROM (SELECT *, ${currency} AS fx_currency, ${rateDay(currency)} AS fx_day FROM ${table} FINAL WHERE ${scope(u)}) AS rows ` +
+        `LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`
+    : (u: string): string => `SELECT * FROM ${table} FINAL WHERE ${scope(u)}`;
+  return { rows, id: 'event_id', line, type, at: 'occurred_at', arrivals: { table, key: 'event_id', scope } };
 };
 
 const entityRows = (sql: string, table: string, key: string, type: string, at: string): RowSource => ({
@@ -373,8 +460,8 @@ const buyerRows = (source: keyof typeof BUYERS, type: string): RowSource => {
 };
 
 const ROW_SOURCES: Record<Exclude<SourceId, 'targets' | 'inputs'>, RowSource> = {
-  sales: eventRows('sale_lines', "'sale.completed'", 'line_no'),
-  returns: eventRows('return_events', 'type'),
+  sales: eventRows('sale_lines', "'sale.completed'", 'line_no', MONEY_CURRENCY.sales),
+  returns: eventRows('return_events', 'type', '0', MONEY_CURRENCY.returns),
   ticket_events: eventRows('ticket_events', 'type'),
   orders: entityRows(ORDERS, 'order_events', 'order_id', "'order'", 'placed_at'),
   tickets: entityRows(TICKETS, 'ticket_events', 'ticket_id', "'ticket'", 'opened_at'),
@@ -417,10 +504,14 @@ function sideSum(group: RowGroup, side: 'num' | 'den', has: boolean, contributio
   return f64(terms.map((t, i) => `${i === 0 && t.sign === '+' ? '' : ` ${t.sign} `}toFloat64(${contribution(t.m)})`).join('').trim());
 }
 
-/** A row's contribution to a sum or count measure: what the aggregate adds for it. */
+/**
+ * A row's contribution to a sum or count measure: what the aggregate adds for it. Money is
+ * converted at the row's rate, in hundredths of the reporting currency before the one
+ * rounding of the total (so the rows add up to the unrounded total).
+ */
 const perRow = (m: Measure): string => {
   const { agg, of, when } = m.row;
-  const amount = agg === 'sum' ? String(of) : '1';
+  const amount = agg !== 'sum' ? '1' : m.money ? `toFloat64(${String(of)} * fx_rate) / 1e14` : String(of);
   return when ? `if(${when}, ${amount}, 0)` : amount;
 };
 
@@ -533,6 +624,8 @@ export function compileKpiEvents(request: KpiEventsRequest): CompiledEvents {
       p_unit: request.unit,
       p_limit: page.size,
       p_offset: (page.number - 1) * page.size,
+      p_reporting: request.money.reportingCurrency,
+      p_time_zone: request.money.timeZone,
       ...(request.lateAfter ? { p_late_after: chInstant(request.lateAfter) } : {}),
     },
   };

@@ -9,7 +9,7 @@ export function formatKpiValue(unit: KpiUnit, value: number | null, missing: str
   switch (unit) {
     case 'ratio':
       return `${(value * 100).toFixed(2)}%`;
-    case 'CNY':
+    case 'money':
       return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     case 'hours':
       return `${value.toFixed(2)} h`;

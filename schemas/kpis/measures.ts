@@ -9,7 +9,15 @@
  * SQL here is catalog text, never input. Inside a source's SQL, `{p_start}`, `{p_end}` and
  * `{p_prev_start}` are the period's bounds and the previous period's start, bound as
  * parameters; `inPeriod(col)` tests `p_start <= col < p_end`.
+ *
+ * Money measures (`money`) add exact amounts in micros (millionths of the event's currency
+ * unit, Int128) of each row; the compiler converts each (currency, business day) at that
+ * day's rate into the reporting currency (`{p_reporting}`), adds exactly, and rounds each
+ * unit's total once to hundredths of the reporting currency, half away from zero. A total
+ * that needs a rate not imported is missing, and says which.
  */
+
+import { currenciesNotInHundredths } from '../events/currencies.js';
 
 export const SOURCES = ['sales', 'customers', 'members', 'orders', 'returns', 'ticket_events', 'tickets', 'targets', 'inputs'] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -27,6 +35,8 @@ export interface Measure {
   row: MeasureRow;
   /** For a target: the KPI it is imported for. */
   targetOf?: string;
+  /** A sum of amounts in micros of the currency of each row (MONEY_CURRENCY of the source), converted and rounded to hundredths of the reporting currency. */
+  money?: true;
 }
 
 /**
@@ -68,6 +78,30 @@ const sum = (of: string, when?: string, at?: string) => measure({ agg: 'sum', of
 const count = (when: string, at?: string) => measure({ agg: 'count', when, ...(at ? { at } : {}) });
 const distinct = (of: string) => measure({ agg: 'distinct', of });
 const p90 = (of: string, when: string, at: string) => measure({ agg: 'p90', of, when, at });
+const money = (of: string, when?: string) => ({ ...sum(of, when), money: true as const });
+
+/**
+ * The currency of a source's amounts, as SQL: a sale names its own; a return or refund of
+ * the first version names none and counts in the reporting currency.
+ */
+export const MONEY_CURRENCY: Partial<Record<SourceId, string>> = {
+  sales: 'currency',
+  returns: "if(currency = '', {p_reporting: String}, currency)",
+};
+
+/** Micros in one minor unit of the currency (an SQL expression): 10^(6 − its ISO 4217 digits). */
+export function microsPerMinorSql(currency: string): string {
+  const others = currenciesNotInHundredths();
+  return `transform(${currency}, [${others.map((c) => `'${c.code}'`).join(', ')}], [${others.map((c) => `toUInt32(${10 ** (6 - c.digits)})`).join(', ')}], toUInt32(10000))`;
+}
+
+/** An amount in micros: the exact micro column of decimal events, else minor units × micros per minor unit. */
+const micros = (microColumn: string, minorAmount: string, currency: string): string => `ifNull(${microColumn}, toInt128(${minorAmount}) * ${microsPerMinorSql(currency)})`;
+const SALE_NET = micros('net_micro', 'net_minor', 'currency');
+const SALE_GROSS = micros('gross_micro', 'toInt64(quantity) * unit_price_minor', 'currency');
+const SALE_COST = micros('cost_micro', 'toInt64(quantity) * assumeNotNull(unit_cost_minor)', 'currency');
+const RETURN_AMOUNT = micros('amount_micro', 'amount_minor', String(MONEY_CURRENCY.returns));
+
 /** The imported target of a KPI (in its value unit, yuan), in minor units like the sales it divides. */
 const target = (kpi: string) => ({ ...measure({ agg: 'latest', of: 'round(value * 100)', when: `kpi = '${kpi}'` }), targetOf: kpi });
 
@@ -81,13 +115,13 @@ const slaHoursSql = `multiIf(${Object.entries(FIRST_RESPONSE_SLA_HOURS)
 
 /** The measure id is also its column name in compiled SQL. */
 export const MEASURES = {
-  // sale lines with occurred_at in the period
-  sales_gross_minor: { source: 'sales', merge: 'sum', ...sum('toInt64(quantity) * unit_price_minor') },
-  sales_net_minor: { source: 'sales', merge: 'sum', ...sum('net_minor') },
+  // sale lines with occurred_at in the period; money in hundredths of the reporting currency
+  sales_gross_minor: { source: 'sales', merge: 'sum', ...money(SALE_GROSS) },
+  sales_net_minor: { source: 'sales', merge: 'sum', ...money(SALE_NET) },
   sales_units: { source: 'sales', merge: 'sum', ...sum('toInt64(quantity)') },
   sales_transactions: { source: 'sales', merge: 'stat', ...distinct('sale_id') },
-  sales_costed_net_minor: { source: 'sales', merge: 'sum', ...sum('net_minor', 'unit_cost_minor IS NOT NULL') },
-  sales_costed_cost_minor: { source: 'sales', merge: 'sum', ...sum('toInt64(quantity) * assumeNotNull(unit_cost_minor)', 'unit_cost_minor IS NOT NULL') },
+  sales_costed_net_minor: { source: 'sales', merge: 'sum', ...money(SALE_NET, 'unit_cost_minor IS NOT NULL') },
+  sales_costed_cost_minor: { source: 'sales', merge: 'sum', ...money(SALE_COST, 'unit_cost_minor IS NOT NULL') },
 
   // customers (customer_id) buying at the unit: this period, the previous one, first purchase ever
   customers_active: { source: 'customers', merge: 'stat', ...count('current_sales > 0') },
@@ -113,8 +147,8 @@ export const MEASURES = {
 
   // return events with occurred_at in the period
   returns_units: { source: 'returns', merge: 'sum', ...sum('toInt64(quantity)', "type = 'return.received'") },
-  returns_amount_minor: { source: 'returns', merge: 'sum', ...sum('amount_minor', "type = 'return.received'") },
-  returns_refund_minor: { source: 'returns', merge: 'sum', ...sum('amount_minor', "type = 'refund.issued'") },
+  returns_amount_minor: { source: 'returns', merge: 'sum', ...money(RETURN_AMOUNT, "type = 'return.received'") },
+  returns_refund_minor: { source: 'returns', merge: 'sum', ...money(RETURN_AMOUNT, "type = 'refund.issued'") },
   returns_requested: { source: 'returns', merge: 'sum', ...count("type = 'return.requested'") },
 
   // ticket events with occurred_at in the period

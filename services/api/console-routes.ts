@@ -213,7 +213,7 @@ export function consoleRoutes(options: { operations: OperationsFor; authenticato
         else if (part.fieldname === 'kind') kind = String(part.value);
       }
       if (!held || !sameCsrf(held.session, csrf)) throw new ForbiddenError('the form has expired or did not come from this console: reload the page and try again');
-      if ((kind !== 'targets' && kind !== 'inputs') || !file) throw new UsageError('choose targets or inputs and a CSV file');
+      if ((kind !== 'targets' && kind !== 'inputs' && kind !== 'rates') || !file) throw new UsageError('choose targets, inputs or rates and a CSV file');
       let notice: Html;
       try {
         const receipt = await ops(req).importCsv(kind, file.text, `console upload ${file.name}`.slice(0, 200));

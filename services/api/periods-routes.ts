@@ -98,6 +98,7 @@ export function periodRoutes({ operations, calendar }: { operations: OperationsF
       });
     importRoute('targets');
     importRoute('inputs');
+    importRoute('rates');
 
     const read = { config: { action: 'values.read' as const } };
     // The data dictionary: the documented views and their columns' comments (kpi views).

@@ -5,6 +5,7 @@ import { ConfigError, ForbiddenError, KpiError, PrerequisiteError, Unauthenticat
 import { createLogger, type Logger } from '../shared/logger.js';
 import { parseUInt32 } from '../shared/numbers.js';
 import type { explainCommand } from './commands/explain.js';
+import type { publishCommand } from './commands/publish.js';
 import type { simulateCommand } from './commands/simulate.js';
 import type * as PeriodsCommands from './commands/periods.js';
 import type * as UsersCommands from './commands/users.js';
@@ -93,12 +94,45 @@ export function buildProgram(): Command {
     .option('--late <fraction>', 'valid events held back to the end of the run (0-0.5)', Number, 0)
     .option('--out-of-order <fraction>', 'follow-ups sent before the event they follow (0-0.5)', Number, 0)
     .option('--scale <factor>', 'volume multiplier; 1 is about 1,500 events per store and week', Number, 1)
+    .option('--large-sales <fraction>', 'share of sales that are wholesale invoices of 1,000-5,000 lines (0-1, e.g. 0.001)', Number)
+    .option('--fine-prices <fraction>', 'share of sales sent as sale.completed v3 with decimal prices, many finer than the minor unit such as 0.015 a gram (0-1)', Number)
+    .option('--currencies <codes>', 'second currencies, ISO 4217 codes separated by commas (e.g. HKD,MOP): every fourth store (S004, S008, ...) sells and refunds in them in turn; not the reporting currency')
+    .option('--rates-out <file>', 'with --currencies: write the daily exchange rates of the simulated days as CSV (day,currency,rate: 1 unit in the reporting currency)')
     .option('--out <file>', 'also write every message as sent to an NDJSON file (values base64)')
     .option('--dry-run', 'generate (and write --out) without sending anything to Kafka')
     .option('--json', 'print the result as one JSON line')
     .action(async (opts: Parameters<typeof simulateCommand>[2]) => {
       const { config, logger } = context();
       await (await import('./commands/simulate.js')).simulateCommand(config, logger, opts);
+    });
+
+  program
+    .command('publish')
+    .description('send historical events from an NDJSON file (one event per line) to their family topics; every line is checked as ingest checks it, bad lines are reported and not sent')
+    .argument('<file>', 'the NDJSON file, or - for standard input')
+    .option('--dry-run', 'check every line, send nothing')
+    .option('--rate <events/s>', 'send at most this many events per second (default: as fast as Kafka acknowledges)')
+    .option('--from-line <n>', 'start at line n (from 1), e.g. to resume after an interruption; earlier lines are passed over')
+    .option('--bad <file>', 'also write every bad line to this file, one JSON object each: line, code, reason, text')
+    .option('--json', 'print the summary as one JSON line')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each event goes to the topic of its type (KPI_TOPIC_PREFIX applies) with its entity id as key and the',
+        'line, byte for byte, as value. Exit code 1 when a line was bad or the run was stopped early.',
+        '',
+        'Needs only the Kafka brokers (KAFKA_BROKERS): Kafka\'s own ACLs decide who may write; no kpi credential.',
+        'Ctrl-C (or SIGTERM) stops after the current line, sends what was checked and prints the line to resume',
+        'from; a second one leaves at once. Events sent twice are stored once: ingest deduplicates by event_id.',
+        '',
+        'Example:',
+        '  kpi publish history.ndjson --dry-run && kpi publish history.ndjson --bad bad.ndjson',
+      ].join('\n'),
+    )
+    .action(async (file: string, opts: Parameters<typeof publishCommand>[3]) => {
+      const { config, logger } = context();
+      await (await import('./commands/publish.js')).publishCommand(config, logger, file, opts);
     });
 
   program
@@ -150,6 +184,16 @@ export function buildProgram(): Command {
     .option('--force', 'close now: do not wait for the period end, the grace or ingest (recorded as forced)')
     .option('--json', 'print the result as one JSON line')
     .action(async (opts: { grain: string; period: string; wait?: boolean; force?: boolean; json?: boolean }) => (await periods()).closeCommand(context().config, opts));
+
+  program
+    .command('restate')
+    .description('restate a closed period now (after importing targets, inputs or exchange rates it needs): a new revision if any value changes')
+    .requiredOption('--grain <grain>', 'day, week, month, quarter or year')
+    .requiredOption('--period <id>', 'e.g. 2026-07-15, 2026-W29, 2026-07, 2026-Q3, 2026')
+    .requiredOption('--reason <text>', 'why, for the audit trail (e.g. "HKD rates imported")')
+    .option('--wait', 'wait for the restatement and print its result')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (opts: { grain: string; period: string; reason: string; wait?: boolean; json?: boolean }) => (await periods()).restateCommand(context().config, opts));
 
   program
     .command('periods')
@@ -210,13 +254,21 @@ export function buildProgram(): Command {
     .option('--json', 'print the review state as one JSON line')
     .action(async (opts: { period: string; reason: string; json?: boolean }) => (await periods()).reopenCommand(context().config, opts));
 
-  for (const kind of ['targets', 'inputs'] as const) {
+  const imported = {
+    targets: { what: 'KPI targets (net_sales, gross_profit) per unit and period', columns: 'columns: kpi,grain,period,level,unit,value' },
+    inputs: { what: 'manual KPI inputs (staff turnover, account accuracy, …) per unit and period', columns: 'columns: kpi,grain,period,level,unit,value,numerator,denominator' },
+    rates: {
+      what: 'exchange rates per business day into the reporting currency (KPI_REPORTING_CURRENCY), for money in other currencies',
+      columns: 'columns: day,currency,rate[,to] — one unit of currency is worth rate units of to (default: the reporting currency) on day (YYYY-MM-DD in KPI_TIME_ZONE)',
+    },
+  } as const;
+  for (const kind of ['targets', 'inputs', 'rates'] as const) {
     program
       .command(kind)
-      .description(kind === 'targets' ? 'KPI targets (net_sales, gross_profit) per unit and period' : 'manual KPI inputs (staff turnover, account accuracy, …) per unit and period')
+      .description(imported[kind].what)
       .command('import')
       .description(`import ${kind} from a CSV file; all rows are checked first and one bad row stores nothing`)
-      .argument('<csv>', kind === 'targets' ? 'columns: kpi,grain,period,level,unit,value' : 'columns: kpi,grain,period,level,unit,value,numerator,denominator')
+      .argument('<csv>', imported[kind].columns)
       .option('--json', 'print the receipt as one JSON line')
       .action(async (file: string, opts: { json?: boolean }) => (await periods()).importCommand(context().config, kind, file, opts));
   }

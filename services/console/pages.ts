@@ -196,7 +196,7 @@ export function periodsPage(
   const imports = data.mayImport
     ? html`<section><h2>${lang === 'zh' ? '导入目标与人工指标' : 'Import targets and inputs'}</h2>
 <form method="post" action="/imports" enctype="multipart/form-data"><input type="hidden" name="_csrf" value="${frame.csrf}">
-${select('kind', lang === 'zh' ? '类型' : 'Kind', ['targets', 'inputs'], 'targets')}<label>CSV <input type="file" name="file" accept=".csv,text/csv" required></label><button type="submit">${lang === 'zh' ? '导入' : 'Import'}</button></form></section>`
+${select('kind', lang === 'zh' ? '类型' : 'Kind', ['targets', 'inputs', 'rates'], 'targets')}<label>CSV <input type="file" name="file" accept=".csv,text/csv" required></label><button type="submit">${lang === 'zh' ? '导入' : 'Import'}</button></form></section>`
     : html``;
   return layout(frame, word(lang, 'periods'), html`${data.notice ?? ''}${list}${detail}${imports}`);
 }
@@ -269,6 +269,7 @@ export function explainPage(frame: Frame, e: Explanation): Html {
   const body = html`<dl class="explained" data-value="${e.value ?? ''}" data-numerator="${e.numerator ?? ''}" data-denominator="${e.denominator ?? ''}">
 <dt>${kpiLabel(kpi, lang)}</dt><dd>${e.grain} ${e.period} · ${e.level} ${e.unit} · ${word(lang, 'revision')} ${e.revision} (${e.status})</dd>
 <dt>${word(lang, 'value')}</dt><dd class="num">${formatNumber(kpi, e.value)}</dd>
+${e.missing.length > 0 ? html`<dt>${lang === 'zh' ? '缺少汇率' : 'Missing exchange rates'}</dt><dd class="missing">${e.missing.join(', ')}</dd>` : ''}
 <dt>${word(lang, 'numerator')}</dt><dd class="num">${e.numerator ?? '—'}</dd><dt>${word(lang, 'denominator')}</dt><dd class="num">${e.denominator ?? '—'}</dd>
 <dt>${lang === 'zh' ? '公式' : 'Formula'}</dt><dd>${e.formula}</dd>
 <dt>${lang === 'zh' ? '上期' : 'Previous period'}</dt><dd>${e.previous ? html`<a href="${link('/explain', { ...here, period: e.previous.period })}">${e.previous.period}</a>: ${formatNumber(kpi, e.previous.value)}` : '—'}</dd>

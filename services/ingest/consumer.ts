@@ -4,7 +4,7 @@ import { describeError } from '../shared/errors.js';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from '../shared/kafka.js';
 import { createProducer, ensureTopics } from '../shared/kafka.js';
 import type { Logger } from '../shared/logger.js';
-import { DEAD_LETTER_TOPIC, FAMILIES, TOPICS, TOPIC_PARTITIONS, decodeEvent, type Family } from '../../schemas/events/index.js';
+import { DEAD_LETTER_TOPIC, FAMILIES, FAMILY_TOPIC_CONFIG, FAMILY_TOPIC_MAX_BYTES, TOPICS, TOPIC_PARTITIONS, decodeEvent, type Family } from '../../schemas/events/index.js';
 import { INGEST_GROUP } from '../../schemas/names.js';
 import { deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letters.js';
 import type { IngestMetrics } from './metrics.js';
@@ -76,10 +76,11 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
   const topics = FAMILIES.map((f) => topicOf[f]);
   const familyOf = new Map<string, Family>(FAMILIES.map((f) => [topicOf[f], f]));
   const deadLetterTopic = options.deadLetterTopic ?? DEAD_LETTER_TOPIC;
-  // Dead letters include messages too large for the family topics; their topic takes them.
+  // Dead letters include the largest messages a family topic takes (set aside as oversized),
+  // with their headers: their topic takes more.
   await ensureTopics(kafka, [
-    ...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS })),
-    { topic: deadLetterTopic, partitions: 1, config: { 'max.message.bytes': String(DEAD_LETTER_MAX_BATCH_BYTES * 4) } },
+    ...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS, config: FAMILY_TOPIC_CONFIG })),
+    { topic: deadLetterTopic, partitions: 1, config: { 'max.message.bytes': String(FAMILY_TOPIC_MAX_BYTES + 1024 * 1024) } },
   ]);
 
   let stopping = false;

@@ -1,4 +1,6 @@
 import type { BusinessEvent, Family } from '../../schemas/events/index.js';
+import { roundMicrosToMinor, saleLineMoney } from '../../schemas/events/money.js';
+import { toMicros } from '../../schemas/events/common.js';
 
 /** Raw table of each family. */
 export const FAMILY_TABLES: Record<Family, string> = {
@@ -22,7 +24,8 @@ type Row = Record<string, string | number | boolean | null>;
 
 /**
  * The rows one valid event becomes in its family's table: one per sale line for sales,
- * one per event otherwise. Pure; money stays integer minor units. Each row is one object
+ * one per event otherwise. Pure; money stays exact (minor units, and micros for decimal
+ * amounts, written as decimal text because they pass 2^53). Each row is one object
  * literal with every column (no spreads): this runs for every event ingested, and V8
  * builds a literal of fixed shape many times faster than a spread plus added fields.
  */
@@ -35,28 +38,56 @@ export function eventRows(event: BusinessEvent, source: SourceCoordinates): Row[
   switch (event.type) {
     case 'sale.completed': {
       const p = event.payload;
-      const v2 = event.version === 2 ? event.payload : undefined;
       const customer_id = p.customer_id ?? null;
       const member_id = p.member_id ?? null;
-      const order_id = v2?.order_id ?? null;
-      const payment_method = v2?.payment_method ?? '';
-      return p.lines.map((line) => ({
-        event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
-        sale_id: p.sale_id,
-        line_no: line.line_no,
-        customer_id,
-        member_id,
-        order_id,
-        payment_method,
-        currency: p.currency,
-        sku: line.sku,
-        category: line.category,
-        quantity: line.quantity,
-        unit_price_minor: line.unit_price_minor,
-        discount_minor: line.discount_minor,
-        unit_cost_minor: line.unit_cost_minor ?? null,
-        net_minor: line.quantity * line.unit_price_minor - line.discount_minor,
-      }));
+      const order_id = event.version === 1 ? null : (event.payload.order_id ?? null);
+      const payment_method = event.version === 1 ? '' : (event.payload.payment_method ?? '');
+      if (event.version !== 3) {
+        return event.payload.lines.map((line) => ({
+          event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
+          sale_id: p.sale_id,
+          line_no: line.line_no,
+          customer_id,
+          member_id,
+          order_id,
+          payment_method,
+          currency: p.currency,
+          sku: line.sku,
+          category: line.category,
+          quantity: line.quantity,
+          unit_price_minor: line.unit_price_minor,
+          discount_minor: line.discount_minor,
+          unit_cost_minor: line.unit_cost_minor ?? null,
+          net_minor: line.quantity * line.unit_price_minor - line.discount_minor,
+          // Exact in the minor-unit columns; queries derive micros from them.
+          unit_price_micro: null,
+          gross_micro: null,
+          net_micro: null,
+          cost_micro: null,
+        }));
+      }
+      // v3: exact micros (as decimal text, Int128 in the table) and, for reading, the
+      // amounts rounded to the currency's minor unit.
+      const minor = (micros: bigint): string => roundMicrosToMinor(micros, p.currency).toString();
+      const common = { event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset, sale_id: p.sale_id, customer_id, member_id, order_id, payment_method, currency: p.currency };
+      return event.payload.lines.map((line) => {
+        const m = saleLineMoney(event, line);
+        return {
+          ...common,
+          line_no: line.line_no,
+          sku: line.sku,
+          category: line.category,
+          quantity: line.quantity,
+          unit_price_minor: minor(m.unitPrice),
+          discount_minor: minor(m.discount),
+          unit_cost_minor: m.unitCost === null ? null : minor(m.unitCost),
+          net_minor: minor(m.net),
+          unit_price_micro: m.unitPrice.toString(),
+          gross_micro: m.gross.toString(),
+          net_micro: m.net.toString(),
+          cost_micro: m.cost === null ? null : m.cost.toString(),
+        };
+      });
     }
     case 'order.placed':
     case 'order.shipped':
@@ -81,6 +112,9 @@ export function eventRows(event: BusinessEvent, source: SourceCoordinates): Row[
     case 'refund.issued': {
       const requested = event.type === 'return.requested' ? event.payload : undefined;
       const received = event.type === 'return.received' ? event.payload : undefined;
+      // v2 amounts are decimals in a named currency: exact micros, and minor units rounded for reading.
+      const decimal = 'amount' in event.payload ? event.payload : undefined;
+      const micros = decimal ? toMicros(decimal.amount) : null;
       return [
         {
           event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
@@ -90,7 +124,9 @@ export function eventRows(event: BusinessEvent, source: SourceCoordinates): Row[
           order_id: requested?.order_id ?? null,
           sku: received?.sku ?? null,
           quantity: received?.quantity ?? 0,
-          amount_minor: event.type === 'return.requested' ? 0 : event.payload.amount_minor,
+          amount_minor: decimal && micros !== null ? roundMicrosToMinor(micros, decimal.currency).toString() : 'amount_minor' in event.payload ? event.payload.amount_minor : 0,
+          currency: decimal?.currency ?? '',
+          amount_micro: micros === null ? null : micros.toString(),
           reason: requested?.reason ?? received?.reason ?? null,
         },
       ];

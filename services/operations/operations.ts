@@ -4,12 +4,13 @@ import type { ReviewState } from '../../workflows/definitions/messages.js';
 import { authorize, type Action } from '../auth/permissions.js';
 import { addPrincipal, createToken, listPrincipals, listTokens, revokeToken, setDisabled, type Caller, type PrincipalRow, type TokenRow } from '../auth/principals.js';
 import { queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
+import type { Config } from '../shared/config.js';
 import { ForbiddenError, KpiError, UsageError, describeError } from '../shared/errors.js';
 import { verifyAudit, type ChainReport } from '../periods/audit-chain.js';
 import { warehouseStats, type WarehouseStats } from '../ingest/stats.js';
 import { readViews, type ViewDoc } from '../shared/views.js';
 import { explainValue, type ExplainQuery, type Explanation } from '../periods/explain.js';
-import { parseImportCsv, storeImport, validateImport, type ImportKind, type ImportReceipt } from '../periods/imports.js';
+import { parseImportCsv, storeImport, validateRows, type ImportKind, type ImportReceipt } from '../periods/imports.js';
 import { listPeriods, periodStatus, readRestatements, readScorecards, readValues, type PeriodStatus, type RestatementRow } from '../periods/read.js';
 import { readPeriodAudit, readPeriodImports, type PeriodAuditEntry, type PeriodImports } from '../periods/trail.js';
 
@@ -59,7 +60,8 @@ export interface SignOff {
 
 export interface OperationsDeps {
   clickhouse: ClickHouseClient;
-  calendar: CalendarConfig;
+  /** The business calendar, and the reporting currency money is shown and imported in. */
+  calendar: Config['business'];
   /** Four eyes on quarters: who imported a quarter's targets or inputs, or reopened it, cannot approve it. */
   fourEyes: boolean;
   signOff?: () => Promise<SignOff>;
@@ -69,7 +71,8 @@ export interface OperationsDeps {
 
 /**
  * Why `caller` may not approve `quarter` under the four-eyes rule, or an empty list: they
- * imported targets or inputs of a period inside the quarter, or they reopened it last.
+ * imported targets or inputs of a period inside the quarter, or exchange rates of one of
+ * its days, or they reopened it last.
  */
 export async function fourEyesConflicts(clickhouse: ClickHouseClient, calendar: CalendarConfig, quarter: string, caller: string): Promise<string[]> {
   const q = parsePeriod('quarter', quarter, calendar);
@@ -85,6 +88,16 @@ export async function fourEyesConflicts(clickhouse: ClickHouseClient, calendar: 
       return p.start >= q.start && p.end <= q.end;
     })
     .map((r) => `${caller} imported ${r.kind} of ${r.grain} ${r.period}`);
+  const rateDays = await queryRows<{ day: string }>(
+    clickhouse,
+    'SELECT DISTINCT toString(day) AS day FROM fx_rates WHERE import_id IN (SELECT import_id FROM imports WHERE imported_by = {caller: String}) ORDER BY day',
+    { caller },
+  );
+  const inQuarter = rateDays.filter((r) => {
+    const d = parsePeriod('day', r.day, calendar);
+    return d.start >= q.start && d.end <= q.end;
+  });
+  if (inQuarter.length > 0) conflicts.push(`${caller} imported exchange rates of ${inQuarter.length} day${inQuarter.length === 1 ? '' : 's'} of ${q.id} (${inQuarter[0]?.day}${inQuarter.length > 1 ? ` to ${inQuarter.at(-1)?.day}` : ''})`);
   const [last] = await queryRows<{ action: string; actor: string }>(
     clickhouse,
     "SELECT action, actor FROM period_audit FINAL WHERE grain = 'quarter' AND period = {period: String} AND action IN ('approve', 'reopen') ORDER BY at DESC LIMIT 1",
@@ -125,12 +138,12 @@ export function localOperations(deps: OperationsDeps, caller: Caller): Operation
     values: as('values.read', (_by, query: Parameters<Operations['values']>[0]) => readValues(clickhouse, query)),
     scorecards: as('values.read', (_by, query: Parameters<Operations['scorecards']>[0]) => readScorecards(clickhouse, query)),
     restatements: as('values.read', (_by, query: { grain: Grain; period: string }) => readRestatements(clickhouse, query)),
-    stats: as('values.read', () => warehouseStats(clickhouse)),
+    stats: as('values.read', () => warehouseStats(clickhouse, calendar.reportingCurrency)),
     views: as('values.read', (_by, view?: string) => readViews(clickhouse, view)),
     explain: as('values.read', (_by, query: ExplainQuery) => explainValue(clickhouse, calendar, query)),
     importCsv: as('imports.write', (by, kind: ImportKind, text: string, source: string) => storeImport(clickhouse, kind, parseImportCsv(kind, text, calendar), { importedBy: by, source, content: text })),
     importRows: as('imports.write', (by, kind: ImportKind, rows: Record<string, unknown>[], content: string, source: string) =>
-      storeImport(clickhouse, kind, validateImport(kind, rows, calendar), { importedBy: by, source, content }),
+      storeImport(clickhouse, kind, validateRows(kind, rows, calendar), { importedBy: by, source, content }),
     ),
     users: as('users.manage', () => listPrincipals(clickhouse)),
     addUser: as('users.manage', async (by, input: Parameters<Operations['addUser']>[0]) => changed(await addPrincipal(clickhouse, input, by))),

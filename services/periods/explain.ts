@@ -1,8 +1,9 @@
-import { parsePeriod, previousPeriod, type CalendarConfig, type Grain } from '../../schemas/calendar/index.js';
+import { parsePeriod, previousPeriod, type Grain } from '../../schemas/calendar/index.js';
 import { TARGETED_KPI_IDS, isKpiId, kpiById, type Kpi, type KpiUnit } from '../../schemas/kpis/catalog.js';
 import { COMPANY_UNIT, childLevels, compileKpiEvents, type Level } from '../../schemas/kpis/compile.js';
 import { LATEST_BY, MEASURES, type Measure } from '../../schemas/kpis/measures.js';
 import { queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
+import { moneySettings, type Config } from '../shared/config.js';
 import { UsageError } from '../shared/errors.js';
 import { readValues } from './read.js';
 
@@ -82,6 +83,8 @@ export interface Explanation {
   value: number | null;
   numerator: number | null;
   denominator: number | null;
+  /** What a missing value lacks: exchange rates as "HKD 2026-03-04". */
+  missing: string[];
   /** How the value is formed from the rows, in words. */
   formula: string;
   children: StoredValue[];
@@ -96,14 +99,18 @@ export interface Explanation {
 /** ClickHouse DateTime64 text in UTC → ISO, or null. */
 const iso = (text: string | null): string | null => (text === null || text.startsWith('1970-01-01') ? null : `${text.replace(' ', 'T')}Z`);
 
-function describeFormula(kpi: Kpi): string {
+function describeFormula(kpi: Kpi, reportingCurrency: string): string {
   if (kpi.kind === 'manual') return 'imported: the value of the import in force, with the numerator and denominator it gave';
   const f = kpi.formula;
-  const units = kpi.unit === 'CNY' ? ' (fen → yuan)' : kpi.unit === 'hours' ? ' (ms → h)' : '';
+  const units = kpi.unit === 'money' ? ` (hundredths → ${reportingCurrency})` : kpi.unit === 'hours' ? ' (ms → h)' : '';
   const factor = f.scale === undefined || f.scale === 1 ? '' : `${f.scale < 1 ? ` ÷ ${Math.round(1 / f.scale)}` : ` × ${f.scale}`}${units}`;
   const terms = [...f.numerator, ...(f.denominator ?? [])].map((t) => (MEASURES as Record<string, Measure>)[t.replace(/^-/, '')]);
   const distinct = [...new Set(terms.flatMap((m) => (m?.row.agg === 'distinct' ? [String(m.row.of)] : [])))];
-  const once = distinct.length > 0 ? `; each distinct ${distinct.join(', ')} counts once` : '';
+  const distinctOnce = distinct.length > 0 ? `; each distinct ${distinct.join(', ')} counts once` : '';
+  const money = terms.some((m) => m?.money)
+    ? `; money in ${reportingCurrency}: each row's exact amount at its business day's rate, each total rounded once to 0.01, half away from zero (a row's contribution is before that rounding)`
+    : '';
+  const once = `${distinctOnce}${money}`;
   if (f.statistic) return `value = the 90th percentile of the rows' statistic (quantileExact: the ⌊0.9·n⌋-th of the n sorted values, from 0); denominator = n${once}`;
   if (!f.denominator) return `value = Σ numerator${factor}${once}`;
   return `value = Σ numerator ÷ Σ denominator${factor}, empty when the denominator is 0${once}`;
@@ -183,7 +190,7 @@ async function importedTarget(client: ClickHouseClient, key: { grain: Grain; per
 }
 
 /** Explains one KPI value of one unit; throws UsageError for a KPI, level, unit or page that cannot be. */
-export async function explainValue(client: ClickHouseClient, calendar: CalendarConfig, query: ExplainQuery): Promise<Explanation> {
+export async function explainValue(client: ClickHouseClient, calendar: Config['business'], query: ExplainQuery): Promise<Explanation> {
   const id = query.kpi;
   if (!isKpiId(id)) throw new UsageError(`unknown KPI ${JSON.stringify(id)}; kpi kpis lists them`);
   const kpi = kpiById(id);
@@ -207,7 +214,7 @@ export async function explainValue(client: ClickHouseClient, calendar: CalendarC
   const close = await firstClose(client, grain, period.id);
 
   const compiled = (lateOnly: boolean, p: number) =>
-    compileKpiEvents({ kpi: id, period, previous, level, unit, page: { number: p, size: pageSize }, ...(close ? { lateAfter: close.readAt } : {}), lateOnly });
+    compileKpiEvents({ kpi: id, period, previous, level, unit, page: { number: p, size: pageSize }, money: moneySettings(calendar), ...(close ? { lateAfter: close.readAt } : {}), lateOnly });
   const listed = compiled(query.late === true, page);
   const [totals] = await queryRows<Totals>(client, listed.totals, listed.params);
   const items = (await queryRows<PageRow>(client, listed.page, listed.params)).map(explained);
@@ -235,7 +242,8 @@ export async function explainValue(client: ClickHouseClient, calendar: CalendarC
     value: own?.value ?? null,
     numerator: own?.numerator ?? null,
     denominator: own?.denominator ?? null,
-    formula: describeFormula(kpi),
+    missing: own?.missing ?? [],
+    formula: describeFormula(kpi, calendar.reportingCurrency),
     children: values.values.filter((v) => children.includes(v.level) && v.parent === unit).map(pick),
     previous: was ? { period: previous.id, revision: before.revision, value: was.value, numerator: was.numerator, denominator: was.denominator } : null,
     target: targetKpi ? await importedTarget(client, { grain, period: period.id, kpi: targetKpi, level, unit }) : null,

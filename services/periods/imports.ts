@@ -4,13 +4,15 @@ import { z } from 'zod';
 import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig } from '../../schemas/calendar/index.js';
 import { MANUAL_KPI_IDS, TARGETED_KPI_IDS, type KpiId } from '../../schemas/kpis/catalog.js';
 import { COMPANY_UNIT, LEVELS } from '../../schemas/kpis/compile.js';
+import { Currency } from '../../schemas/events/common.js';
+import type { Config } from '../shared/config.js';
 import { insertRows, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 import { KpiError, UsageError, describeError } from '../shared/errors.js';
 import { StrictNumber, StrictOptionalNumber } from '../shared/numbers.js';
 import { appendChained } from './audit-chain.js';
 
 /**
- * Targets and manual KPI inputs, imported from CSV (or posted as rows through the API).
+ * Targets, manual KPI inputs and exchange rates, imported from CSV (or posted as rows through the API).
  * A file is all or nothing: every row is checked first, and one bad row stores nothing, with
  * every problem named by line. Each import is recorded with who, when, which file and its
  * SHA-256; the latest import of a (KPI, grain, period, level, unit) is the one in force.
@@ -18,8 +20,11 @@ import { appendChained } from './audit-chain.js';
  * problem named by line, never a 0, 1, 16 or Infinity stored.
  */
 
-export const IMPORT_KINDS = ['targets', 'inputs'] as const;
+export const IMPORT_KINDS = ['targets', 'inputs', 'rates'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+/** What an import is checked against: the calendar of periods, and the reporting currency rates convert into. */
+export type ImportContext = Config['business'];
 
 /** Unit ids as the events carry them (store S001, region R01, department, channel). */
 const UnitId = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'expected a unit id: letters, digits, . _ : - (at most 100)');
@@ -50,6 +55,41 @@ export const InputRow = z
   });
 export type InputRow = z.infer<typeof InputRow>;
 
+/** A day's rate, as text: 1 to 8 digits, at most 10 decimals (what the store's Decimal(38, 10) keeps exactly). */
+const RATE = /^(0|[1-9][0-9]{0,7})(\.[0-9]{1,10})?$/;
+const Day = z
+  .string()
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a day as YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a real calendar day')
+  .refine((d) => d >= '2000-01-01', 'before 2000-01-01');
+
+/**
+ * One exchange rate: on `day` (a business day in KPI_TIME_ZONE), one unit of `currency` is
+ * worth `rate` units of `to` (the reporting currency when not given). Kept as written: a
+ * rate is never a float.
+ */
+export const RateRow = z
+  .object({
+    day: Day,
+    currency: z.string().trim().pipe(Currency),
+    rate: z
+      .union([z.string(), z.number()])
+      .transform((v) => (typeof v === 'number' ? String(v) : v.trim()))
+      .pipe(z.string().regex(RATE, 'expected a decimal rate above 0 such as 0.9213: up to 8 digits, at most 10 decimals, no exponent'))
+      .refine((v) => /[1-9]/.test(v), 'a rate must be above 0'),
+    to: z.string().trim().pipe(Currency).optional(),
+  })
+  .strict();
+export type RateRow = z.infer<typeof RateRow>;
+
+export interface StoredRate {
+  day: string;
+  currency: string;
+  to_currency: string;
+  rate: string;
+}
+
 export interface StoredRow {
   kpi: string;
   grain: string;
@@ -64,15 +104,59 @@ export interface StoredRow {
 const COLUMNS: Record<ImportKind, string[]> = {
   targets: ['kpi', 'grain', 'period', 'level', 'unit', 'value'],
   inputs: ['kpi', 'grain', 'period', 'level', 'unit', 'value', 'numerator', 'denominator'],
+  rates: ['day', 'currency', 'rate', 'to'],
 };
 
 const MAX_ROWS = 100_000;
 
-/** Checks rows (from CSV or JSON); returns them ready to store, or throws a UsageError listing every problem. */
-export function validateImport(kind: ImportKind, records: readonly Record<string, unknown>[], calendar: CalendarConfig, options: { firstLine?: number } = {}): StoredRow[] {
-  const firstLine = options.firstLine ?? 1;
+/** Refuses an import with every problem named by line, shown up to 25. */
+function refuse(kind: ImportKind, problems: readonly string[]): never {
+  const shown = problems.slice(0, 25);
+  const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : '';
+  throw new UsageError(`${kind} import refused, nothing stored (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${shown.join('\n  ')}${more}`);
+}
+
+function checkCount(kind: ImportKind, records: readonly unknown[]): void {
   if (records.length === 0) throw new UsageError(`no ${kind} rows to import`);
   if (records.length > MAX_ROWS) throw new UsageError(`${records.length} rows; one import takes at most ${MAX_ROWS}`);
+}
+
+/**
+ * Checks exchange rates (from CSV or JSON): each a real day, ISO currencies, a decimal rate
+ * above 0, no currency into itself, and one rate per day and pair in a file.
+ */
+export function validateRates(records: readonly Record<string, unknown>[], reportingCurrency: string, options: { firstLine?: number } = {}): StoredRate[] {
+  const firstLine = options.firstLine ?? 1;
+  checkCount('rates', records);
+  const problems: string[] = [];
+  const rows: StoredRate[] = [];
+  const seen = new Map<string, number>();
+  records.forEach((record, i) => {
+    const line = firstLine + i;
+    // An empty `to` cell in CSV means the reporting currency.
+    const given = record['to'] === '' ? Object.fromEntries(Object.entries(record).filter(([k]) => k !== 'to')) : record;
+    const parsed = RateRow.safeParse(given);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) problems.push(`line ${line}: ${issue.path.join('.') || 'row'}: ${issue.message}`);
+      return;
+    }
+    const r = parsed.data;
+    const to = r.to ?? reportingCurrency;
+    if (r.currency === to) problems.push(`line ${line}: currency: ${r.currency} converts into itself at 1; give rates of other currencies`);
+    const key = `${r.day}|${r.currency}|${to}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) problems.push(`line ${line}: the same day and currencies as line ${earlier}`);
+    seen.set(key, line);
+    rows.push({ day: r.day, currency: r.currency, to_currency: to, rate: r.rate });
+  });
+  if (problems.length > 0) refuse('rates', problems);
+  return rows;
+}
+
+/** Checks rows (from CSV or JSON); returns them ready to store, or throws a UsageError listing every problem. */
+export function validateImport(kind: 'targets' | 'inputs', records: readonly Record<string, unknown>[], calendar: CalendarConfig, options: { firstLine?: number } = {}): StoredRow[] {
+  const firstLine = options.firstLine ?? 1;
+  checkCount(kind, records);
   const problems: string[] = [];
   const rows: StoredRow[] = [];
   const seen = new Map<string, number>();
@@ -101,16 +185,23 @@ export function validateImport(kind: ImportKind, records: readonly Record<string
     const value = r.value ?? (input?.numerator ?? 0) / (input?.denominator ?? 1);
     rows.push({ kpi: r.kpi, grain: r.grain, period, level: r.level, unit: r.unit, value, numerator: input?.numerator ?? null, denominator: input?.denominator ?? null });
   });
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 25);
-    const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : '';
-    throw new UsageError(`${kind} import refused, nothing stored (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${shown.join('\n  ')}${more}`);
-  }
+  if (problems.length > 0) refuse(kind, problems);
   return rows;
 }
 
+/** Checks rows of any kind (CSV records or JSON objects). */
+export function validateRows(kind: 'targets' | 'inputs', records: readonly Record<string, unknown>[], context: CalendarConfig, options?: { firstLine?: number }): StoredRow[];
+export function validateRows(kind: ImportKind, records: readonly Record<string, unknown>[], context: ImportContext, options?: { firstLine?: number }): StoredRow[] | StoredRate[];
+export function validateRows(kind: ImportKind, records: readonly Record<string, unknown>[], context: CalendarConfig & { reportingCurrency?: string }, options: { firstLine?: number } = {}): StoredRow[] | StoredRate[] {
+  if (kind !== 'rates') return validateImport(kind, records, context, options);
+  if (!context.reportingCurrency) throw new RangeError('rates are checked against the reporting currency');
+  return validateRates(records, context.reportingCurrency, options);
+}
+
 /** Parses CSV text with a header row; columns: see COLUMNS. */
-export function parseImportCsv(kind: ImportKind, text: string, calendar: CalendarConfig): StoredRow[] {
+export function parseImportCsv(kind: 'targets' | 'inputs', text: string, context: CalendarConfig): StoredRow[];
+export function parseImportCsv(kind: ImportKind, text: string, context: ImportContext): StoredRow[] | StoredRate[];
+export function parseImportCsv(kind: ImportKind, text: string, context: CalendarConfig & { reportingCurrency?: string }): StoredRow[] | StoredRate[] {
   let records: Record<string, string>[];
   try {
     records = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: false });
@@ -121,7 +212,7 @@ export function parseImportCsv(kind: ImportKind, text: string, calendar: Calenda
   const unknown = header.filter((h) => !COLUMNS[kind].includes(h));
   if (unknown.length > 0) throw new UsageError(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; a ${kind} file has ${COLUMNS[kind].join(', ')}`);
   // Line 1 is the header.
-  return validateImport(kind, records, calendar, { firstLine: 2 });
+  return validateRows(kind, records, context as ImportContext, { firstLine: 2 });
 }
 
 export interface ImportReceipt {
@@ -145,27 +236,19 @@ export interface ImportReceipt {
 export async function storeImport(
   client: ClickHouseClient,
   kind: ImportKind,
-  rows: readonly StoredRow[],
+  rows: readonly StoredRow[] | readonly StoredRate[],
   audit: { importedBy: string; source: string; content: string },
 ): Promise<ImportReceipt> {
   const importId = randomUUID();
   const importedAt = new Date().toISOString();
   const at = importedAt.replace('T', ' ').replace('Z', '');
   const sha256 = createHash('sha256').update(audit.content).digest('hex');
-  const table = kind === 'targets' ? 'kpi_targets' : 'kpi_inputs';
+  const table = IMPORT_TABLES[kind];
   const receipt: ImportReceipt = { importId, kind, rows: rows.length, importedBy: audit.importedBy, importedAt, source: audit.source, sha256 };
   const failed = (what: string, err: unknown, after: string): KpiError =>
     new KpiError(`${kind} import failed, nothing was imported: ${what} (${describeError(err)})${after}`, { cause: err, retriable: true });
   try {
-    await insertRows(
-      client,
-      table,
-      rows.map((r) =>
-        kind === 'targets'
-          ? { kpi: r.kpi, grain: r.grain, period: r.period, level: r.level, unit: r.unit, value: r.value, import_id: importId, imported_at: at }
-          : { kpi: r.kpi, grain: r.grain, period: r.period, level: r.level, unit: r.unit, value: r.value, numerator: r.numerator ?? null, denominator: r.denominator ?? null, import_id: importId, imported_at: at },
-      ),
-    );
+    await insertRows(client, table, tableRows(kind, rows, { import_id: importId, imported_at: at }));
   } catch (err) {
     throw failed('its rows could not be stored', err, await discardRows(client, table, importId));
   }
@@ -189,11 +272,28 @@ export async function storeImport(
   return receipt;
 }
 
+/** Where each kind of import is stored. */
+const IMPORT_TABLES = { targets: 'kpi_targets', inputs: 'kpi_inputs', rates: 'fx_rates' } as const satisfies Record<ImportKind, string>;
+
+/** The table's rows of an import, each with the import's id and time. */
+function tableRows(kind: ImportKind, rows: readonly StoredRow[] | readonly StoredRate[], stamp: { import_id: string; imported_at: string }): Record<string, unknown>[] {
+  const isRate = (r: StoredRow | StoredRate): r is StoredRate => 'to_currency' in r;
+  return rows.map((r: StoredRow | StoredRate) => {
+    if (isRate(r)) {
+      if (kind !== 'rates') throw new RangeError(`a rate in a ${kind} import`);
+      return { day: r.day, currency: r.currency, to_currency: r.to_currency, rate: r.rate, ...stamp };
+    }
+    if (kind === 'rates') throw new RangeError('a KPI row in a rates import');
+    if (kind === 'targets') return { kpi: r.kpi, grain: r.grain, period: r.period, level: r.level, unit: r.unit, value: r.value, ...stamp };
+    return { kpi: r.kpi, grain: r.grain, period: r.period, level: r.level, unit: r.unit, value: r.value, numerator: r.numerator ?? null, denominator: r.denominator ?? null, ...stamp };
+  });
+}
+
 /**
  * Deletes the rows of an import that has no record, best effort: readers ignore them
  * anyway. Returns a note for the error message when they could not be deleted.
  */
-async function discardRows(client: ClickHouseClient, table: 'kpi_targets' | 'kpi_inputs', importId: string): Promise<string> {
+async function discardRows(client: ClickHouseClient, table: (typeof IMPORT_TABLES)[ImportKind], importId: string): Promise<string> {
   try {
     await client.command({ query: `DELETE FROM ${table} WHERE import_id = {id: String}`, query_params: { id: importId } });
     return '';

@@ -84,6 +84,8 @@ export interface KpiValueRow {
   value: number | null;
   numerator: number | null;
   denominator: number | null;
+  /** What a missing value lacks: exchange rates as "HKD 2026-03-04" (currency, business day). */
+  missing: string[];
   revision: number;
   status: string;
 }
@@ -105,7 +107,7 @@ export async function readValues(
   const state = revision === 0 ? 'provisional' : (row?.state ?? 'unknown');
   const values = await queryRows<Omit<KpiValueRow, 'revision' | 'status'>>(
     client,
-    'SELECT kpi, level, unit, parent, value, numerator, denominator FROM kpi_values FINAL ' +
+    'SELECT kpi, level, unit, parent, value, numerator, denominator, missing FROM kpi_values FINAL ' +
       'WHERE grain = {grain: String} AND period = {period: String} AND revision = {revision: UInt32} ' +
       "AND ({level: String} = '' OR level = {level: String}) AND ({kpi: String} = '' OR kpi = {kpi: String}) " +
       'ORDER BY level, unit, kpi',

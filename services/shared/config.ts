@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { isCurrency } from '../../schemas/events/currencies.js';
 import { TASK_QUEUE } from '../../schemas/names.js';
 import { ConfigError } from './errors.js';
 import { projectRoot } from './paths.js';
@@ -83,6 +84,7 @@ export const EnvSchema = z.object({
   KPI_TOOLS_DIR: z.string().trim().min(1).optional(),
   /** IANA time zone in which days, weeks, months, quarters and years begin. @default "Asia/Shanghai" */
   KPI_TIME_ZONE: z.string().trim().refine(isTimeZone, 'expected an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  KPI_REPORTING_CURRENCY: z.string().trim().refine(isCurrency, 'expected the ISO 4217 code of a currency, such as CNY or HKD').default('CNY'),
   /** Month (1-12) in which the fiscal year begins. @default 1 */
   KPI_FISCAL_YEAR_START_MONTH: z.coerce.number().int().min(1).max(12).default(1),
   /** Port of the local Kafka broker that `kpi stack up` starts. @default 9092 */
@@ -168,13 +170,19 @@ export interface Config {
     | { mode: 'server'; url: string; user: string; password: string; database: string; reader?: { user: string; password: string } }
     | { mode: 'embedded'; path: string; database: string };
   paths: { dataDir: string; toolsDir: string };
-  business: { timeZone: string; fiscalYearStartMonth: number };
+  /** The reporting currency: money KPIs are in it, other currencies convert at the day's imported rate. */
+  business: { timeZone: string; fiscalYearStartMonth: number; reportingCurrency: string };
   stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
   api: { host: string; port: number; /** The root ClickHouse HTTP listener of a store holder; undefined: none. */ clickhousePort: number | undefined; allowedHosts: string[] | '*'; corsOrigins: string[]; metricsToken: string | undefined };
   auth: { token: string | undefined; tokenFile: string; bootstrapTokenFile: string | undefined; fourEyes: boolean };
   sql: { limits: QueryLimits; maxConcurrent: number };
   close: { idPrefix: string; graceMs: number; concurrency: number; provisionalIntervalMs: number; restateDebounceMs: number; lateCheckMs: number; scorecardsFile: string | undefined };
   logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** How money is reported (the KPI compiler's MoneySettings): the reporting currency, and the time zone whose days pick exchange rates. */
+export function moneySettings(business: Config['business']): { reportingCurrency: string; timeZone: string } {
+  return { reportingCurrency: business.reportingCurrency, timeZone: business.timeZone };
 }
 
 function list(value: string | undefined): string[] {
@@ -239,7 +247,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE, ...readerAccount(e) }
       : { mode: 'embedded', path: path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse')), database: e.CLICKHOUSE_DATABASE },
     paths: { dataDir, toolsDir },
-    business: { timeZone: e.KPI_TIME_ZONE, fiscalYearStartMonth: e.KPI_FISCAL_YEAR_START_MONTH },
+    business: { timeZone: e.KPI_TIME_ZONE, fiscalYearStartMonth: e.KPI_FISCAL_YEAR_START_MONTH, reportingCurrency: e.KPI_REPORTING_CURRENCY },
     stack: {
       kafkaPort: e.KPI_STACK_KAFKA_PORT,
       kafkaControllerPort: e.KPI_STACK_KAFKA_CONTROLLER_PORT,

@@ -2,7 +2,7 @@
  * The only module that imports kafkajs. Everything else asks this adapter for producers,
  * consumers and admin calls, so the client can be swapped without touching the pipeline.
  */
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import kafkajs, { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -50,7 +50,12 @@ export function createProducer(kafka: Kafka): Producer {
   return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
+/**
+ * Creates the topics that do not exist yet, with their config. An existing topic keeps its
+ * partitions and settings, except that a numeric setting given here (a byte limit such as
+ * `max.message.bytes`) is raised when the topic's is lower: a pipeline upgraded to larger
+ * events must not have them refused by topics made before.
+ */
 export async function ensureTopics(kafka: Kafka, topics: { topic: string; partitions: number; config?: Record<string, string> }[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -67,9 +72,44 @@ export async function ensureTopics(kafka: Kafka, topics: { topic: string; partit
         waitForLeaders: true,
       });
     }
+    for (const t of topics) if (existing.has(t.topic) && t.config) await raiseLimits(admin, t.topic, t.config);
   } finally {
     await admin.disconnect();
   }
+}
+
+// CommonJS exports that Node's named-export detection does not see.
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
+
+/** The settings a topic has made on itself (not the broker's defaults), by name. */
+export async function topicOverrides(kafka: Kafka, topic: string): Promise<Record<string, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+    const entries = described.resources[0]?.configEntries ?? [];
+    return Object.fromEntries(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Raises the topic's numeric settings that are below `wanted`. AlterConfigs replaces every
+ * setting made on the topic, so the ones it has are sent again with the raised ones.
+ */
+async function raiseLimits(admin: Admin, topic: string, wanted: Record<string, string>): Promise<void> {
+  const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+  const entries = described.resources[0]?.configEntries ?? [];
+  const current = new Map(entries.map((e) => [e.configName, e.configValue]));
+  const low = Object.entries(wanted).filter(([name, value]) => /^\d+$/.test(value) && Number(current.get(name) ?? 0) < Number(value));
+  if (low.length === 0) return;
+  const own = new Map(entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]));
+  for (const [name, value] of low) own.set(name, value);
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [...own].map(([name, value]) => ({ name, value })) }],
+  });
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {

@@ -50,6 +50,7 @@ export const READABLE_TABLES: readonly string[] = Object.freeze([
   'ticket_state',
   'kpi_targets',
   'kpi_inputs',
+  'fx_rates',
   'imports',
   'kpi_values',
   'period_revisions',

@@ -1,9 +1,12 @@
+import { returnMoney, roundMicrosToMinor, saleLineMoney } from '../../schemas/events/money.js';
 import { EVENT_SCHEMAS, TOPICS, entityKey, type BusinessEvent, type EventType } from '../../schemas/events/registry.js';
 import { buildCatalog } from './catalog.js';
+import { currencyPlanProblem, fenConverter, storeCurrency, type CurrencyPlan } from './currency-plan.js';
 import { MALFORMED_CATALOG, type MalformedKindSpec } from './malformed.js';
 import { buildOrg, type Org } from './org.js';
 import { Rng } from './rng.js';
-import { generateStoreDay } from './store-day.js';
+import { LARGE_SALE_MIN_LINES } from './sale-shapes.js';
+import { generateStoreDay, type StoreMoney } from './store-day.js';
 import { ZoneClock, parseDay } from './zone-clock.js';
 
 /**
@@ -15,6 +18,10 @@ import { ZoneClock, parseDay } from './zone-clock.js';
  * Fault fractions are relative to the number of distinct valid events (outOfOrder: to the
  * follow-up events that can be swapped). Faults draw from their own stream, so the valid
  * events of a run do not depend on them.
+ *
+ * Money beyond the ordinary (wholesale invoices, prices finer than a fen, stores selling in a
+ * second currency) is off unless asked for; without those options the bytes are those of
+ * runs before they existed.
  */
 
 export interface GenerateOptions {
@@ -45,6 +52,21 @@ export interface GenerateOptions {
    * ingest would refuse events stamped in its future. @default no limit beyond the horizon
    */
   notAfterMs?: number;
+  /** Share of sales that are wholesale invoices of 1,000–5,000 lines (LARGE_SALE_MIN_LINES…). @default 0 */
+  largeSales?: number;
+  /**
+   * Share of sales sent as sale.completed v3 with decimal prices, many finer than the
+   * currency's minor unit ("0.001" a gram, "12.3456" after a rebate). @default 0
+   */
+  finePrices?: number;
+  /**
+   * Currencies besides the reporting one (ISO 4217, e.g. ['HKD', 'MOP']): every fourth store
+   * (S004, S008, …) sells in them in turn, at plausible local prices, and its returns and
+   * refunds go as v2 naming the currency. @default none
+   */
+  currencies?: readonly string[];
+  /** The currency money KPIs report in, and the one every other store sells in. @default 'CNY' */
+  reportingCurrency?: string;
 }
 
 export interface SimMessage {
@@ -74,7 +96,13 @@ export interface Ledger {
   byMalformedKind: Record<string, number>;
   /** Distinct valid events by type. */
   byType: Record<string, number>;
-  /** Sums over distinct valid events, in minor units, as decimal strings of integers. */
+  /**
+   * Sums over distinct valid events, in minor units, as decimal strings of integers: what
+   * the warehouse's minor-unit columns add up to. A v3 line or a v2 amount counts rounded
+   * half away from zero to its currency's minor unit, as those columns hold it. Like those
+   * columns' sums, they add every currency together; the exact money of each currency is in
+   * `moneyByCurrency`.
+   */
   money: {
     /** Σ quantity × unit_price_minor − discount_minor over sale lines. */
     saleLinesNetMinor: string;
@@ -83,6 +111,30 @@ export interface Ledger {
     /** Σ amount_minor of return.received. */
     returnsAmountMinor: string;
   };
+  /**
+   * Exact sums by currency (ISO code, in code order), in micros (millionths of the currency
+   * unit) as decimal strings of integers. v1 returns and refunds name no currency and count
+   * in the reporting currency.
+   */
+  moneyByCurrency: Record<string, CurrencyMoney>;
+  /** Distinct valid sales of the rarer shapes. */
+  sales: {
+    /** Wholesale invoices (at least LARGE_SALE_MIN_LINES lines). */
+    large: number;
+    /** Sent as v3, with decimal prices. */
+    v3: number;
+  };
+}
+
+export interface CurrencyMoney {
+  /** Distinct valid sales in the currency. */
+  sales: number;
+  /** Σ quantity × unit price − discount over sale lines. */
+  saleLinesNetMicros: string;
+  /** Σ amount of return.received. */
+  returnsAmountMicros: string;
+  /** Σ amount of refund.issued. */
+  refundsMicros: string;
 }
 
 export interface Simulation {
@@ -99,6 +151,8 @@ export const FOLLOW_UP_HORIZON_DAYS = 10;
 export const APPROX_EVENTS_PER_STORE_DAY = 220;
 
 const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+
+const DEFAULT_REPORTING_CURRENCY = 'CNY';
 
 function fraction(name: string, value: number | undefined): number {
   const v = value ?? 0;
@@ -121,8 +175,17 @@ export function generateEvents(options: GenerateOptions): Simulation {
     late: fraction('late', options.late),
     outOfOrder: fraction('outOfOrder', options.outOfOrder),
   };
+  const shapes = { largeSales: fraction('largeSales', options.largeSales), finePrices: fraction('finePrices', options.finePrices) };
+  const plan: CurrencyPlan = { reporting: options.reportingCurrency ?? DEFAULT_REPORTING_CURRENCY, foreign: options.currencies ?? [] };
+  const problem = currencyPlanProblem(plan, options.stores);
+  if (problem !== undefined) throw new RangeError(`currencies: ${problem}`);
   const { seed } = options;
   const org = buildOrg({ stores: options.stores, regions: options.regions ?? Math.ceil(options.stores / 5), seed });
+  const moneyOf = new Map<number, StoreMoney>();
+  for (const store of org.stores) {
+    const currency = storeCurrency(store.number, plan);
+    moneyOf.set(store.number, { currency, reportingCurrency: plan.reporting, toMinor: fenConverter(currency), ...shapes });
+  }
   const clock = new ZoneClock(options.timeZone ?? DEFAULT_TIME_ZONE);
   const catalog = buildCatalog(seed);
   const horizonMs = Math.min(clock.toUtc(toDay + FOLLOW_UP_HORIZON_DAYS + 1, 0), options.notAfterMs ?? Number.POSITIVE_INFINITY);
@@ -136,7 +199,10 @@ export function generateEvents(options: GenerateOptions): Simulation {
     },
   };
   for (let day = fromDay; day <= toDay; day += 1) {
-    for (const store of org.stores) generateStoreDay({ seed, store, catalog, clock, day, scale, horizonMs }, sink);
+    for (const store of org.stores) {
+      const money = moneyOf.get(store.number);
+      if (money) generateStoreDay({ seed, store, catalog, clock, day, scale, horizonMs, money }, sink);
+    }
   }
 
   const encoder = new SlabEncoder();
@@ -150,7 +216,7 @@ export function generateEvents(options: GenerateOptions): Simulation {
 
   return {
     messages,
-    ledger: { valid: valid.length, duplicates, malformed, late, outOfOrder, byMalformedKind, byType: countTypes(valid), money: sumMoney(valid) },
+    ledger: { valid: valid.length, duplicates, malformed, late, outOfOrder, byMalformedKind, byType: countTypes(valid), ...sumMoney(valid, plan.reporting) },
     org,
   };
 }
@@ -330,24 +396,54 @@ function countTypes(valid: SimMessage[]): Record<string, number> {
   return counts;
 }
 
-/** Exact sums: Number while safely inside 2^53 per term, BigInt for the totals. */
-function sumMoney(valid: SimMessage[]): Ledger['money'] {
-  let lines = 0n;
-  let refunds = 0n;
-  let returns = 0n;
+/**
+ * The ledger's money, exactly: every amount in micros of its currency (BigInt), summed per
+ * currency, and the minor-unit totals as the warehouse's minor-unit columns hold them.
+ */
+function sumMoney(valid: SimMessage[], reportingCurrency: string): Pick<Ledger, 'money' | 'moneyByCurrency' | 'sales'> {
+  const minor = { lines: 0n, refunds: 0n, returns: 0n };
+  const byCurrency = new Map<string, { sales: number; lines: bigint; returns: bigint; refunds: bigint }>();
+  const of = (currency: string) => {
+    let sums = byCurrency.get(currency);
+    if (!sums) byCurrency.set(currency, (sums = { sales: 0, lines: 0n, returns: 0n, refunds: 0n }));
+    return sums;
+  };
+  const sales = { large: 0, v3: 0 };
   for (const m of valid) {
     const e = m.event;
     if (!e) continue;
     if (e.type === 'sale.completed') {
-      for (const l of e.payload.lines) {
-        const gross = l.quantity * l.unit_price_minor;
-        lines += Number.isSafeInteger(gross) ? BigInt(gross - l.discount_minor) : BigInt(l.quantity) * BigInt(l.unit_price_minor) - BigInt(l.discount_minor);
+      const { currency } = e.payload;
+      const sums = of(currency);
+      sums.sales += 1;
+      for (const line of e.payload.lines) {
+        const net = saleLineMoney(e, line).net;
+        sums.lines += net;
+        minor.lines += roundMicrosToMinor(net, currency);
       }
-    } else if (e.type === 'refund.issued') {
-      refunds += BigInt(e.payload.amount_minor);
-    } else if (e.type === 'return.received') {
-      returns += BigInt(e.payload.amount_minor);
+      if (e.payload.lines.length >= LARGE_SALE_MIN_LINES) sales.large += 1;
+      if (e.version === 3) sales.v3 += 1;
+    } else if (e.type === 'refund.issued' || e.type === 'return.received') {
+      const { currency, micros } = returnMoney(e, reportingCurrency);
+      const counted = currency ?? reportingCurrency;
+      const inMinor = roundMicrosToMinor(micros, counted);
+      if (e.type === 'refund.issued') {
+        of(counted).refunds += micros;
+        minor.refunds += inMinor;
+      } else {
+        of(counted).returns += micros;
+        minor.returns += inMinor;
+      }
     }
   }
-  return { saleLinesNetMinor: lines.toString(), refundsMinor: refunds.toString(), returnsAmountMinor: returns.toString() };
+  const moneyByCurrency: Record<string, CurrencyMoney> = {};
+  for (const code of [...byCurrency.keys()].sort()) {
+    const sums = of(code);
+    moneyByCurrency[code] = { sales: sums.sales, saleLinesNetMicros: sums.lines.toString(), returnsAmountMicros: sums.returns.toString(), refundsMicros: sums.refunds.toString() };
+  }
+  return {
+    money: { saleLinesNetMinor: minor.lines.toString(), refundsMinor: minor.refunds.toString(), returnsAmountMinor: minor.returns.toString() },
+    moneyByCurrency,
+    sales,
+  };
 }

@@ -1,5 +1,6 @@
+import { toMicros } from '../../schemas/events/common.js';
 import { MAX_EVENT_BYTES, type RejectReason } from '../../schemas/events/decode.js';
-import { EVENT_SCHEMAS, FAMILIES, TOPICS, entityKey, type BusinessEvent, type EventType } from '../../schemas/events/registry.js';
+import { EVENT_SCHEMAS, FAMILIES, FAMILY_TOPIC_MAX_BYTES, TOPICS, entityKey, type BusinessEvent, type EventType } from '../../schemas/events/registry.js';
 import type { Rng } from './rng.js';
 
 /**
@@ -118,7 +119,7 @@ function asYuan(minor: number): number {
   return minor % 100 === 0 ? minor / 100 + 0.5 : minor / 100;
 }
 
-/** Fields every version of a type requires (besides the envelope). */
+/** Fields the first version of each type requires (besides the envelope). */
 const REQUIRED_PAYLOAD_FIELDS: Record<EventType, readonly string[]> = {
   'sale.completed': ['sale_id', 'currency', 'lines'],
   'order.placed': ['order_id', 'item_count', 'promised_delivery_at'],
@@ -134,6 +135,28 @@ const REQUIRED_PAYLOAD_FIELDS: Record<EventType, readonly string[]> = {
   'ticket.reopened': ['ticket_id'],
   'ticket.rated': ['ticket_id', 'rating'],
 };
+
+/** Fields of the later return and refund versions, whose amount is a decimal in a named currency. */
+const REQUIRED_DECIMAL_PAYLOAD_FIELDS: Partial<Record<EventType, readonly string[]>> = {
+  'return.received': ['return_id', 'sku', 'quantity', 'amount', 'currency', 'reason'],
+  'refund.issued': ['return_id', 'amount', 'currency'],
+};
+
+/** Fields the event's own version requires, so that deleting one always breaks it. */
+function requiredPayloadFields(event: BusinessEvent): readonly string[] {
+  const decimal = 'amount' in event.payload ? REQUIRED_DECIMAL_PAYLOAD_FIELDS[event.type] : undefined;
+  return decimal ?? REQUIRED_PAYLOAD_FIELDS[event.type];
+}
+
+/** True for a decimal-priced (v3) sale line: prices are strings such as "12.90". */
+const isDecimalLine = (line: Doc): boolean => typeof line['unit_price'] === 'string';
+
+/** A decimal amount with one digit more than a contract allows ("12.9" → "12.9000001"). */
+function tooManyDecimals(amount: unknown): string {
+  const text = typeof amount === 'string' ? amount : '0';
+  const [whole = '0', fraction = ''] = text.split('.');
+  return `${whole}.${fraction.padEnd(6, '0')}1`;
+}
 
 /** Unknown type names that look plausible on each family's topic. */
 const UNKNOWN_TYPES: Record<string, readonly string[]> = {
@@ -221,7 +244,7 @@ export const MALFORMED_CATALOG: readonly MalformedKindSpec[] = [
     rejectedAs: ['schema_violation'],
     make(rng, event) {
       const doc = clone(event);
-      delete child(doc, 'payload')[rng.pick(REQUIRED_PAYLOAD_FIELDS[event.type])];
+      delete child(doc, 'payload')[rng.pick(requiredPayloadFields(event))];
       return message(event, doc);
     },
   },
@@ -269,6 +292,7 @@ export const MALFORMED_CATALOG: readonly MalformedKindSpec[] = [
       else if (event.type === 'order.placed') payload['item_count'] = String(payload['item_count']);
       else if (event.type === 'ticket.rated') payload['rating'] = String(payload['rating']);
       else if (event.type === 'ticket.opened') payload['is_complaint'] = String(payload['is_complaint']);
+      else if (event.type === 'refund.issued' && 'amount' in event.payload) payload['amount'] = Number(event.payload.amount);
       else if (event.type === 'refund.issued') payload['amount_minor'] = String(payload['amount_minor']);
       else payload[EVENT_SCHEMAS[event.type].key] = rng.int(1, 1e9);
       return message(event, doc);
@@ -288,7 +312,10 @@ export const MALFORMED_CATALOG: readonly MalformedKindSpec[] = [
     rejectedAs: ['unknown_version'],
     make(rng, event) {
       const doc = clone(event);
-      doc['version'] = rng.pick<unknown>([0, 3, 99, 1.5, '1', null]);
+      // A version past the type's newest, as a producer ahead of its consumers sends (3 for
+      // types that have not reached it).
+      const newest = Math.max(...Object.keys(EVENT_SCHEMAS[event.type].versions).map(Number));
+      doc['version'] = rng.pick<unknown>([0, Math.max(3, newest + 1), 99, 1.5, '1', null]);
       return message(event, doc);
     },
   },
@@ -324,10 +351,18 @@ export const MALFORMED_CATALOG: readonly MalformedKindSpec[] = [
     make(rng, event) {
       if (event.type === 'refund.issued' || event.type === 'return.received') {
         const doc = clone(event);
-        child(doc, 'payload')['amount_minor'] = asYuan(event.payload.amount_minor);
+        const p = event.payload;
+        // A decimal amount with a seventh decimal, or minor units with a fraction.
+        if ('amount' in p) child(doc, 'payload')['amount'] = tooManyDecimals(p.amount);
+        else child(doc, 'payload')['amount_minor'] = asYuan(p.amount_minor);
         return message(event, doc);
       }
       return editSaleLine(event, (line) => {
+        if (isDecimalLine(line)) {
+          // A price past six decimals, or a float sent instead of a decimal string.
+          line[rng.chance(0.5) ? 'unit_price' : 'discount'] = rng.chance(0.5) ? tooManyDecimals(line['unit_price']) : Number(line['unit_price']);
+          return;
+        }
         const price = Number(line['unit_price_minor']);
         line[rng.chance(0.5) ? 'unit_price_minor' : 'discount_minor'] = rng.chance(0.5) ? asYuan(price) : price + 0.5;
       });
@@ -370,19 +405,20 @@ export const MALFORMED_CATALOG: readonly MalformedKindSpec[] = [
     kind: 'oversized',
     rejectedAs: ['oversized'],
     prefers: 'sale.completed',
-    // Each one is larger than MAX_EVENT_BYTES (256 KiB): a high malformed fraction would
-    // otherwise take gigabytes. It must also stay under the broker's 1 MiB message limit.
-    maxPerRun: 100,
+    // Each one is larger than MAX_EVENT_BYTES (8 MiB): even a few take tens of megabytes to
+    // hold, send and set aside. It must also stay under the family topics' message limit
+    // (FAMILY_TOPIC_MAX_BYTES), so that ingest, not the broker, is the one to refuse it.
+    maxPerRun: 3,
     make(rng, event) {
-      // A sale with long lines, within the schema's limits while 500 lines suffice; past
-      // that, more lines (the size check comes first either way).
+      // A sale with long lines: more of them than a sale may carry (the size check comes
+      // first either way).
       const sale = asSale(event);
       const doc = clone(sale);
       const lines = linesOf(doc);
       const template = lines[0] ?? {};
       const sku = `${typeof template['sku'] === 'string' ? template['sku'] : 'SKU'}-${'X'.repeat(64)}`.slice(0, 64);
       const label = `家电 ${'超长商品描述'.repeat(20)}`.slice(0, 120);
-      const target = MAX_EVENT_BYTES + 1_024 + rng.int(0, 4_096);
+      const target = Math.min(MAX_EVENT_BYTES + 1_024 + rng.int(0, 4_096), FAMILY_TOPIC_MAX_BYTES - 65_536);
       // Sizes are estimated with a three-digit line number: the real size falls short by at
       // most two bytes a line, well inside the 1 KiB margin.
       const lineBytes = Buffer.byteLength(JSON.stringify({ ...template, line_no: 500, sku, category: label })) + 1;
@@ -434,6 +470,12 @@ export const MALFORMED_CATALOG: readonly MalformedKindSpec[] = [
     prefers: 'sale.completed',
     make(rng, event) {
       return editSaleLine(event, (line) => {
+        if (isDecimalLine(line)) {
+          // quantity × price, plus up to a hundred units, exactly, whatever the price's decimals.
+          const micros = BigInt(Number(line['quantity'])) * toMicros(String(line['unit_price'])) + BigInt(rng.int(1, 10_000)) * 10_000n;
+          line['discount'] = `${micros / 1_000_000n}.${String(micros % 1_000_000n).padStart(6, '0')}`;
+          return;
+        }
         line['discount_minor'] = Number(line['quantity']) * Number(line['unit_price_minor']) + rng.int(1, 10_000);
       });
     },

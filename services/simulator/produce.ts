@@ -2,17 +2,13 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FAMILIES, TOPICS, TOPIC_PARTITIONS } from '../../schemas/events/registry.js';
-import { createProducer, ensureTopics, type Kafka } from '../shared/kafka.js';
+import { DEFAULT_FLUSH_LIMITS, familyTopicSpecs, fitsInFlush, openTopicSender, type OutgoingMessage } from '../shared/topic-sender.js';
+import type { Kafka } from '../shared/kafka.js';
 import type { SimMessage } from './generate.js';
 
 /**
- * Sends a simulation to Kafka in its send order, and records it as NDJSON.
- *
- * Order: messages go out in flushes of at most `batchSize`; within a flush, one
- * `producer.send` per topic with that topic's messages in their original order, and flushes
- * are awaited one after the other. The producer keeps one request in flight and partitions
- * by key, so the messages of one key reach their partition in send order.
+ * Sends a simulation to Kafka in its send order (see topic-sender.ts for how order is kept
+ * per key), and records it as NDJSON.
  */
 
 export interface PublishProgress {
@@ -28,10 +24,7 @@ export interface PublishOptions {
   onProgress?: (progress: PublishProgress) => void;
   /** Most messages per flush. @default 2_000 */
   batchSize?: number;
-  /**
-   * Most value bytes per flush, so that no partition's record batch nears the broker's
-   * default 1 MiB `message.max.bytes` (oversized test messages are 64 KiB and more). @default 800_000
-   */
+  /** Most value bytes per flush; a larger message goes alone (FlushLimits.maxBytes). @default 800_000 */
   maxBatchBytes?: number;
   /** Prepended to every topic name, for rehearsals that must not touch the real topics. @default '' */
   topicPrefix?: string;
@@ -46,16 +39,10 @@ export interface PublishResult {
 }
 
 export async function publish(kafka: Kafka, messages: readonly SimMessage[], options: PublishOptions = {}): Promise<PublishResult> {
-  const { onProgress, batchSize = 2_000, maxBatchBytes = 800_000, topicPrefix = '', progressIntervalMs = 1_000 } = options;
+  const { onProgress, batchSize = DEFAULT_FLUSH_LIMITS.maxMessages, maxBatchBytes = DEFAULT_FLUSH_LIMITS.maxBytes, topicPrefix = '', progressIntervalMs = 1_000 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive whole number, got ${batchSize}`);
-  const topics = FAMILIES.map((f) => `${topicPrefix}${TOPICS[f]}`);
-  await ensureTopics(
-    kafka,
-    topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS })),
-  );
-  await waitUntilServed(kafka, topics);
-  const producer = createProducer(kafka);
-  await producer.connect();
+  const limits = { maxMessages: batchSize, maxBytes: maxBatchBytes };
+  const sender = await openTopicSender(kafka, familyTopicSpecs(topicPrefix));
   const started = performance.now();
   let sent = 0;
   let flushes = 0;
@@ -68,60 +55,25 @@ export async function publish(kafka: Kafka, messages: readonly SimMessage[], opt
   try {
     let start = 0;
     while (start < messages.length) {
-      let end = start;
+      const flush: OutgoingMessage[] = [];
       let bytes = 0;
-      while (end < messages.length && end - start < batchSize) {
-        const size = (messages[end] as SimMessage).value.length;
-        if (end > start && bytes + size > maxBatchBytes) break;
-        bytes += size;
-        end += 1;
-      }
-      const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
-      for (let i = start; i < end; i += 1) {
+      for (let i = start; i < messages.length; i += 1) {
         const m = messages[i] as SimMessage;
-        const list = byTopic.get(m.topic);
-        const record = { key: m.key, value: m.value };
-        if (list) list.push(record);
-        else byTopic.set(m.topic, [record]);
+        if (!fitsInFlush({ messages: flush.length, bytes }, m.value.length, limits)) break;
+        flush.push({ topic: `${topicPrefix}${m.topic}`, key: m.key, value: m.value });
+        bytes += m.value.length;
       }
-      for (const [topic, records] of byTopic) await producer.send({ topic: `${topicPrefix}${topic}`, messages: records });
-      sent += end - start;
+      await sender.send(flush);
+      sent += flush.length;
       flushes += 1;
-      start = end;
+      start += flush.length;
       if (start < messages.length && performance.now() - lastReport >= progressIntervalMs) report();
     }
     report();
   } finally {
-    await producer.disconnect();
+    await sender.disconnect();
   }
   return { sent, flushes, elapsedMs: performance.now() - started };
-}
-
-/**
- * Waits until every partition of the topics answers a ListOffsets request from its leader.
- * Right after creation a partition can be listed with a leader before that broker serves
- * it; a produce request then fails for that partition, and the client's retry re-sends the
- * whole request, so the other partitions get copies the run never meant to send.
- */
-async function waitUntilServed(kafka: Kafka, topics: string[], timeoutMs = 30_000): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const deadline = performance.now() + timeoutMs;
-    for (const topic of topics) {
-      for (;;) {
-        try {
-          await admin.fetchTopicOffsets(topic);
-          break;
-        } catch (err) {
-          if (performance.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**

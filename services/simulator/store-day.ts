@@ -1,10 +1,12 @@
 import type { OrgUnit } from '../../schemas/events/common.js';
 import type { BusinessEvent } from '../../schemas/events/registry.js';
-import type { SaleLine } from '../../schemas/events/sales.js';
+import type { PAYMENT_METHODS, SaleLine, SaleLineV3 } from '../../schemas/events/sales.js';
 import type { TICKET_PRIORITIES } from '../../schemas/events/tickets.js';
 import type { Catalog } from './catalog.js';
 import type { Channel, Department, Store } from './org.js';
+import { minorToDecimal } from './currency-plan.js';
 import { Rng, weights, type WeightedTable } from './rng.js';
+import { finePriceLines, returnedMinor, wholesaleLines, type AnySaleLine } from './sale-shapes.js';
 import { compactDay, dayFields, type ZoneClock } from './zone-clock.js';
 
 /**
@@ -16,6 +18,9 @@ import { compactDay, dayFields, type ZoneClock } from './zone-clock.js';
  * Determinism: every draw comes from a stream named by (seed, store, day) and every chain is
  * drawn in full before the horizon filter, so ids and contents of a store-day do not depend
  * on the simulated range: overlapping runs with the same seed agree on every shared event.
+ * Wholesale invoices and fine prices draw from streams of their own, so turning them on
+ * changes the sales they pick (with the order and the returns of those sales) and nothing
+ * else of the day.
  */
 
 /** Where a store-day's events go: occurred_at as UTC ms (whole seconds) and the event. */
@@ -34,7 +39,34 @@ export interface StoreDayContext {
   scale: number;
   /** Events at or after this instant (UTC ms) have not happened yet and are left out. */
   horizonMs: number;
+  money: StoreMoney;
 }
+
+/** The money of a store's sales: its currency, and how many sales take the rarer shapes. */
+export interface StoreMoney {
+  /** ISO 4217 code the store sells and refunds in. */
+  currency: string;
+  /** The currency KPIs report in. Returns of the store's v1/v2 sales in it go as v1, which names no currency. */
+  reportingCurrency: string;
+  /** The assortment's prices (fen) in minor units of `currency`. */
+  toMinor: (fen: number) => number;
+  /** Share of sales that are wholesale invoices of thousands of lines, 0–1. */
+  largeSales: number;
+  /** Share of sales sent as sale.completed v3 with decimal prices, 0–1. */
+  finePrices: number;
+}
+
+/** The lines a sale goes out with, once its shape is decided. */
+interface ShapedSale {
+  /** Lines in minor units: the lines sent by v1/v2, and the base of v3 lines. */
+  lines: SaleLine[];
+  /** Present when the sale goes out as v3, with these lines. */
+  v3Lines?: SaleLineV3[];
+  /** A wholesale invoice. */
+  large: boolean;
+}
+
+type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 /** Transactions (sales + orders) of an average store on an average day at scale 1. */
 export const BASE_TRANSACTIONS_PER_DAY = 92;
@@ -96,6 +128,9 @@ export function generateStoreDay(ctx: StoreDayContext, out: EventSink): void {
 
 class StoreDay {
   private readonly rng: Rng;
+  /** Streams of the rarer sale shapes; absent while their share is 0, so nothing is drawn. */
+  private readonly largeRng: Rng | undefined;
+  private readonly fineRng: Rng | undefined;
   private readonly tag: string;
   private readonly orgs = new Map<string, OrgUnit>();
   private eventSeq = 0;
@@ -107,6 +142,8 @@ class StoreDay {
   ) {
     this.rng = new Rng(ctx.seed, 'store-day', ctx.store.number, ctx.day);
     this.tag = `${ctx.seed}-${ctx.store.id}-${compactDay(ctx.day)}`;
+    this.largeRng = ctx.money.largeSales > 0 ? new Rng(ctx.seed, 'large-sales', ctx.store.number, ctx.day) : undefined;
+    this.fineRng = ctx.money.finePrices > 0 ? new Rng(ctx.seed, 'fine-prices', ctx.store.number, ctx.day) : undefined;
   }
 
   run(): void {
@@ -128,18 +165,15 @@ class StoreDay {
     const t = this.timeOfDay(STORE_HOURS);
     const customer = rng.chance(0.45) ? this.customer() : undefined;
     const saleId = this.entityId('SA');
-    const lines = this.lines();
+    const sale = this.shape(this.lines(), saleId);
     const org = this.org('sales', 'store');
     const producer = `pos-${this.ctx.store.id}`;
     const who = { ...(customer ? { customer_id: customer.customerId } : {}), ...(customer?.memberId ? { member_id: customer.memberId } : {}) };
-    if (rng.chance(this.ctx.store.traits.posV1Share)) {
-      this.emit(t, { event_id: this.eventId(), type: 'sale.completed', version: 1, occurred_at: this.iso(t), producer, org, payload: { sale_id: saleId, ...who, currency: 'CNY', lines } });
-    } else {
-      const payment_method = rng.weighted(STORE_PAYMENTS);
-      this.emit(t, { event_id: this.eventId(), type: 'sale.completed', version: 2, occurred_at: this.iso(t), producer, org, payload: { sale_id: saleId, ...who, payment_method, currency: 'CNY', lines } });
-    }
+    // Old terminals send v1, which has no payment method.
+    const payment = rng.chance(this.ctx.store.traits.posV1Share) ? undefined : rng.weighted(STORE_PAYMENTS);
+    this.emitSale(t, producer, org, { sale_id: saleId, ...who }, payment, sale);
     const txn: Transaction = { channel: 'store', t, saleId, ...(customer ? { customer } : {}) };
-    this.maybeReturn(txn, lines);
+    this.maybeReturn(txn, sale);
     this.maybeTickets(txn);
   }
 
@@ -150,8 +184,8 @@ class StoreDay {
     const channel: Channel = rng.weighted(ORDER_CHANNELS);
     const orderId = this.entityId('OR');
     const customer = this.customer();
-    const lines = this.lines();
-    const itemCount = lines.reduce((sum, l) => sum + l.quantity, 0);
+    const sale = this.shape(this.lines(), orderId);
+    const itemCount = (sale.v3Lines ?? sale.lines).reduce((sum, l) => sum + l.quantity, 0);
     const promiseDays = Math.min(5, rng.weighted(PROMISE_DAYS) + (channel === 'marketplace' ? 1 : 0));
     const promisedT = ctx.clock.toUtc(ctx.clock.localDay(placedT) + promiseDays, 21 * HOUR);
     const fulfilment = this.org('fulfilment', channel);
@@ -192,30 +226,58 @@ class StoreDay {
     // Revenue of a remote order is recognised when the customer receives the goods.
     const saleT = after(deliveredT, rng.range(1_000, 120_000));
     const saleId = this.entityId('SA');
-    this.emit(saleT, {
-      event_id: this.eventId(),
-      type: 'sale.completed',
-      version: 2,
-      occurred_at: this.iso(saleT),
-      producer: 'oms',
-      org: this.org('sales', channel),
-      payload: {
-        sale_id: saleId,
-        customer_id: customer.customerId,
-        ...(customer.memberId ? { member_id: customer.memberId } : {}),
-        order_id: orderId,
-        payment_method: rng.weighted(ORDER_PAYMENTS),
-        currency: 'CNY',
-        lines,
-      },
-    });
-    this.maybeReturn({ ...txn, t: saleT, saleId }, lines);
+    const head = { sale_id: saleId, customer_id: customer.customerId, ...(customer.memberId ? { member_id: customer.memberId } : {}), order_id: orderId };
+    this.emitSale(saleT, 'oms', this.org('sales', channel), head, rng.weighted(ORDER_PAYMENTS), sale);
+    this.maybeReturn({ ...txn, t: saleT, saleId }, sale);
     this.maybeTickets(txn);
   }
 
-  private maybeReturn(txn: Transaction, lines: SaleLine[]): void {
+  /**
+   * Decides a sale's shape from the lines drawn for it: a wholesale invoice replaces them,
+   * and a fine-price sale re-prices them for v3. `entity` (the sale or order id) names the
+   * stream of the re-pricing, so a sale's v3 lines do not depend on the other sales.
+   */
+  private shape(drawn: SaleLine[], entity: string): ShapedSale {
+    const { seed, catalog, money } = this.ctx;
+    const large = this.largeRng?.chance(money.largeSales) ?? false;
+    const lines = large && this.largeRng ? wholesaleLines(this.largeRng, catalog, money.toMinor) : drawn;
+    if (!(this.fineRng?.chance(money.finePrices) ?? false)) return { lines, large };
+    // Goods by the gram only on ordinary receipts: a wholesale invoice stays in whole units.
+    return { lines, large, v3Lines: finePriceLines(new Rng(seed, 'fine-price-lines', entity), lines, money.currency, money.toMinor, !large) };
+  }
+
+  /**
+   * Emits a sale: v3 when its shape says so, else v2 with a payment method and v1 without.
+   * Payload keys keep one order (ids, payment, currency, lines), so the bytes are stable.
+   */
+  private emitSale(t: number, producer: string, org: OrgUnit, head: { sale_id: string; customer_id?: string; member_id?: string; order_id?: string }, payment: PaymentMethod | undefined, sale: ShapedSale): void {
+    const { currency } = this.ctx.money;
+    // A wholesale invoice is paid by bank transfer.
+    const method = payment !== undefined && sale.large ? 'transfer' : payment;
+    const event_id = this.eventId();
+    const type = 'sale.completed';
+    const occurred_at = this.iso(t);
+    if (sale.v3Lines) {
+      this.emit(t, { event_id, type, version: 3, occurred_at, producer, org, payload: { ...head, ...(method === undefined ? {} : { payment_method: method }), currency, lines: sale.v3Lines } });
+    } else if (method === undefined) {
+      this.emit(t, { event_id, type, version: 1, occurred_at, producer, org, payload: { ...head, currency, lines: sale.lines } });
+    } else {
+      this.emit(t, { event_id, type, version: 2, occurred_at, producer, org, payload: { ...head, payment_method: method, currency, lines: sale.lines } });
+    }
+  }
+
+  /**
+   * Maybe a return of one line of the sale, its goods received and refunded. In the
+   * reporting currency, returns of v1/v2 sales go as v1 (amounts in minor units, no
+   * currency); in another currency, or of a v3 sale, as v2 with a decimal amount and the
+   * currency named.
+   */
+  private maybeReturn(txn: Transaction, sale: ShapedSale): void {
     const { rng } = this;
     if (!rng.chance(this.ctx.store.traits.returnProbability)) return;
+    const { currency, reportingCurrency } = this.ctx.money;
+    const modern = currency !== reportingCurrency || sale.v3Lines !== undefined;
+    const lines: readonly AnySaleLine[] = sale.v3Lines ?? sale.lines;
     const returnId = this.entityId('RT');
     const org = this.org('service', txn.channel);
     const reason = rng.weighted(RETURN_REASONS);
@@ -234,22 +296,27 @@ class StoreDay {
     const receivedT = after(requestedT, txn.channel === 'store' ? rng.range(10 * MINUTE, 90 * MINUTE) : rng.range(DAY, 4 * DAY));
     const line = rng.pick(lines);
     const quantity = rng.chance(0.8) ? line.quantity : rng.int(1, line.quantity);
-    const lineNet = line.quantity * line.unit_price_minor - line.discount_minor;
-    const amount = Math.floor((lineNet * quantity) / line.quantity);
-    this.emit(receivedT, {
-      event_id: this.eventId(),
-      type: 'return.received',
-      version: 1,
-      occurred_at: this.iso(receivedT),
-      producer: 'rma',
-      org,
-      payload: { return_id: returnId, sku: line.sku, quantity, amount_minor: amount, reason },
-    });
+    const amount = returnedMinor(line, quantity, currency);
+    const receivedId = this.eventId();
+    const receivedAt = this.iso(receivedT);
+    if (modern) {
+      const payload = { return_id: returnId, sku: line.sku, quantity, amount: minorToDecimal(amount, currency), currency, reason };
+      this.emit(receivedT, { event_id: receivedId, type: 'return.received', version: 2, occurred_at: receivedAt, producer: 'rma', org, payload });
+    } else {
+      const payload = { return_id: returnId, sku: line.sku, quantity, amount_minor: amount, reason };
+      this.emit(receivedT, { event_id: receivedId, type: 'return.received', version: 1, occurred_at: receivedAt, producer: 'rma', org, payload });
+    }
     if (!rng.chance(0.96)) return;
     const refundT = after(receivedT, rng.range(30 * MINUTE, 48 * HOUR));
     // One refund in ten keeps a restocking fee of 10 %.
     const refund = rng.chance(0.9) ? amount : Math.round(amount * 0.9);
-    this.emit(refundT, { event_id: this.eventId(), type: 'refund.issued', version: 1, occurred_at: this.iso(refundT), producer: 'payments', org, payload: { return_id: returnId, amount_minor: refund } });
+    const refundId = this.eventId();
+    const refundAt = this.iso(refundT);
+    if (modern) {
+      this.emit(refundT, { event_id: refundId, type: 'refund.issued', version: 2, occurred_at: refundAt, producer: 'payments', org, payload: { return_id: returnId, amount: minorToDecimal(refund, currency), currency } });
+    } else {
+      this.emit(refundT, { event_id: refundId, type: 'refund.issued', version: 1, occurred_at: refundAt, producer: 'payments', org, payload: { return_id: returnId, amount_minor: refund } });
+    }
   }
 
   private maybeTickets(txn: Transaction): void {
@@ -311,9 +378,10 @@ class StoreDay {
     this.emit(ratedT, { event_id: this.eventId(), type: 'ticket.rated', version: 1, occurred_at: this.iso(ratedT), producer, org, payload: { ticket_id: ticketId, rating } });
   }
 
-  /** 1–5 lines of distinct SKUs; some discounted; unit cost on most sales. */
+  /** 1–5 lines of distinct SKUs, priced in the store's currency; some discounted; unit cost on most sales. */
   private lines(): SaleLine[] {
     const { rng, ctx } = this;
+    const { toMinor } = ctx.money;
     const count = rng.weighted(LINE_COUNTS);
     const withCost = rng.chance(0.92);
     const lines: SaleLine[] = [];
@@ -323,16 +391,17 @@ class StoreDay {
       for (let retry = 0; retry < 3 && skus.has(product.sku); retry += 1) product = ctx.catalog.draw(rng);
       skus.add(product.sku);
       const quantity = rng.chance(0.7) ? 1 : rng.int(1, product.category.maxQuantity);
-      const amount = quantity * product.unitPriceMinor;
+      const unitPrice = toMinor(product.unitPriceMinor);
+      const amount = quantity * unitPrice;
       const discount = rng.chance(0.25) ? Math.round(amount * rng.range(0.05, 0.2)) : 0;
       lines.push({
         line_no: lineNo,
         sku: product.sku,
         category: product.category.label,
         quantity,
-        unit_price_minor: product.unitPriceMinor,
+        unit_price_minor: unitPrice,
         discount_minor: discount,
-        ...(withCost ? { unit_cost_minor: product.unitCostMinor } : {}),
+        ...(withCost ? { unit_cost_minor: toMinor(product.unitCostMinor) } : {}),
       });
     }
     return lines;

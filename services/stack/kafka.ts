@@ -97,7 +97,8 @@ export const kafkaService: ServiceDefinition = {
     // KRaft storage is formatted once; meta.properties marks a formatted log dir.
     if (!existsSync(path.join(logDir, 'meta.properties'))) {
       const clusterId = randomBytes(16).toString('base64url');
-      const format = runQuiet(java, [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { timeoutMs: 120_000 });
+      // `--cluster-id=…` in one argument: an id may begin with "-", which as a separate argument reads as an option.
+      const format = runQuiet(java, [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', props], { timeoutMs: 120_000 });
       if (format.status !== 0) throw new StackError(`Formatting Kafka storage in ${logDir} failed:\n${format.output.slice(-3000)}`);
     }
     return { command: java, args: [...jvm, 'kafka.Kafka', props], marker: props };

@@ -12,6 +12,9 @@ import { migrate } from '../../services/shared/migrations.js';
 import { createCloseActivities } from '../../workflows/activities/close.js';
 import { tempDir } from '../support/env.js';
 
+/** Money as every test reports it: in CNY, days in Shanghai. */
+const MONEY = { reportingCurrency: 'CNY', timeZone: 'Asia/Shanghai' };
+
 /** The hash chain over period_audit and imports, and imports that commit with their record, on a real embedded chDB. */
 describe('audit trail: hash chain and atomic imports', () => {
   let dir: string;
@@ -51,7 +54,7 @@ describe('audit trail: hash chain and atomic imports', () => {
   const target = (unit: string, value: number): StoredRow => ({ kpi: 'net_sales', grain: 'month', period: '2026-07', level: 'store', unit, value, numerator: null, denominator: null });
 
   it('chains the appends of both writers, and verifies them', async () => {
-    const close = createCloseActivities({ clickhouse: client, scorecards: parseScorecardConfig(DEFAULT_SCORECARDS) });
+    const close = createCloseActivities({ clickhouse: client, scorecards: parseScorecardConfig(DEFAULT_SCORECARDS), money: MONEY });
     const bounds = { grain: 'quarter' as const, period: '2026-Q3', start: '2026-06-30T16:00:00.000Z', end: '2026-09-30T16:00:00.000Z', previousStart: '2026-03-31T16:00:00.000Z' };
     const closed = { ...bounds, revision: 1, state: 'closed' as const, action: 'close', actor: 'system', comment: '', atMs: Date.parse('2026-10-01T01:00:00.000Z') };
     await close.recordTransition(closed);
@@ -156,7 +159,7 @@ describe('audit trail: hash chain and atomic imports', () => {
     const july = parsePeriod('month', '2026-07', calendar);
     /** Units the KPI compiler sees a target for: sales_attainment has a row only where a target is in force. */
     const unitsWithTargets = async (): Promise<string[]> => {
-      const q = compileKpi('sales_attainment', july, previousPeriod(july, calendar), 'store');
+      const q = compileKpi('sales_attainment', july, previousPeriod(july, calendar), 'store', MONEY);
       return (await queryRows<{ unit: string }>(client, q.sql, q.params)).map((r) => r.unit);
     };
     /** The real client, except that inserts into `imports` fail, and so, when asked, do deletes. */

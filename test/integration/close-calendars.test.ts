@@ -13,6 +13,7 @@ import { parsePeriod, previousPeriod, type Grain } from '../../schemas/calendar/
 import { topicNames } from '../../schemas/events/index.js';
 import { periodSettings, startClose } from '../../workflows/client.js';
 import { startWorker } from '../../workflows/worker.js';
+import { moneySettings } from '../../services/shared/config.js';
 import { testConfig, uniqueName } from '../support/env.js';
 import { distinctEvents, oracleKpis } from '../support/kpi-oracle.js';
 import { untilCaughtUp } from '../support/pipeline.js';
@@ -37,7 +38,7 @@ async function closeAndCompare(overrides: Record<string, string>, range: { from:
   const events = distinctEvents(sim.messages.map((m) => m.event));
   await publish(kafka, sim.messages, { topicPrefix: prefix });
   const ingest = await startIngest({ kafka, clickhouse: warehouse.client, logger, metrics: createIngestMetrics() }, { topics: names.families, deadLetterTopic: names.deadLetters, groupId });
-  const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), ingest: { kafka, topics: Object.values(names.families) } }, { taskQueue });
+  const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business), ingest: { kafka, topics: Object.values(names.families) } }, { taskQueue });
   const wrong: string[] = [];
   try {
     await untilCaughtUp(kafka, groupId, Object.values(names.families), { timeoutMs: 5 * 60_000 });

@@ -16,6 +16,7 @@ import { KPIS } from '../../schemas/kpis/catalog.js';
 import { approveQuarter, periodSettings, quarterReviewState, reopenQuarter, reportLateEvents, restateWorkflowId, startClose } from '../../workflows/client.js';
 import { startLateEventWatcher } from '../../services/periods/late-events.js';
 import { startWorker, type WorkerHandle } from '../../workflows/worker.js';
+import { moneySettings } from '../../services/shared/config.js';
 import { testConfig, uniqueName } from '../support/env.js';
 import { distinctEvents, oracleKpis } from '../support/kpi-oracle.js';
 import { untilCaughtUp } from '../support/pipeline.js';
@@ -80,7 +81,7 @@ describe('close: every KPI, every level, every grain, against an independent com
     temporal = await connectTemporal(config.temporal);
     worker = await startWorker(
       config.temporal,
-      { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), ingest: { kafka, topics: Object.values(names.families) } },
+      { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business), ingest: { kafka, topics: Object.values(names.families) } },
       { taskQueue },
     );
     const settings = periodSettings(config);

@@ -88,7 +88,7 @@ describe('ingest under faults', () => {
       // And with nothing running, straight from the store.
       const warehouse = await openWarehouse(loadConfig(env).clickhouse);
       try {
-        expectStats(await warehouseStats(warehouse.client), sim);
+        expectStats(await warehouseStats(warehouse.client, 'CNY'), sim);
       } finally {
         await warehouse.close();
       }

@@ -1,4 +1,4 @@
-import { createKafka, createProducer, deleteTopics, ensureTopics } from '../../services/shared/kafka.js';
+import { createKafka, createProducer, deleteTopics, ensureTopics, topicOverrides } from '../../services/shared/kafka.js';
 import { testConfig, uniqueName } from '../support/env.js';
 
 describe('Kafka (real KRaft broker)', () => {
@@ -6,8 +6,19 @@ describe('Kafka (real KRaft broker)', () => {
   const kafka = createKafka({ brokers: config.kafka.brokers, clientId: uniqueName('kafka-test') });
   const topic = uniqueName('test.kafka.round-trip');
 
+  const configured = uniqueName('test.kafka.configured');
+
   afterAll(async () => {
-    await deleteTopics(kafka, [topic]);
+    await deleteTopics(kafka, [topic, configured]);
+  });
+
+  it('raises a byte limit of a topic made before, keeping its other settings, and never lowers one', async () => {
+    await ensureTopics(kafka, [{ topic: configured, partitions: 1, config: { 'max.message.bytes': '1048588', 'retention.ms': '3600000' } }]);
+    expect(await topicOverrides(kafka, configured)).toEqual({ 'max.message.bytes': '1048588', 'retention.ms': '3600000' });
+    await ensureTopics(kafka, [{ topic: configured, partitions: 1, config: { 'max.message.bytes': '10485760' } }]);
+    expect(await topicOverrides(kafka, configured)).toEqual({ 'max.message.bytes': '10485760', 'retention.ms': '3600000' });
+    await ensureTopics(kafka, [{ topic: configured, partitions: 1, config: { 'max.message.bytes': '2097152' } }]);
+    expect(await topicOverrides(kafka, configured)).toEqual({ 'max.message.bytes': '10485760', 'retention.ms': '3600000' });
   });
 
   it('delivers 10,000 keyed messages through a consumer group, each exactly once and in key order per partition', async () => {

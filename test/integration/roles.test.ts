@@ -39,6 +39,7 @@ describe('roles: exactly the README permissions table', () => {
     for (const role of ROLES) tokens[role] = role === 'admin' ? kpi.adminToken : await kpi.user(`${role}-r`, role, role === 'service' ? { service: true } : {});
     dir = tempDir('roles');
     writeFileSync(path.join(dir, 'targets.csv'), 'kpi,grain,period,level,unit,value\nnet_sales,quarter,2026-Q3,store,S001,1250000\n');
+    writeFileSync(path.join(dir, 'rates.csv'), 'day,currency,rate\n2026-07-01,HKD,0.92\n');
     writeFileSync(path.join(dir, 'inputs.csv'), 'kpi,grain,period,level,unit,value,numerator,denominator\naccount_accuracy,quarter,2026-Q3,store,S001,0.99,,\n');
   });
 
@@ -70,6 +71,7 @@ describe('roles: exactly the README permissions table', () => {
     ['values.read', 'GET', '/v1/imports?grain=quarter&period=2019-Q1', undefined, undefined],
     ['values.read', 'GET', '/v1/explain?grain=quarter&period=2026-Q3&kpi=net_sales&level=company', undefined, undefined],
     ['imports.write', 'POST', '/v1/targets', 'text/csv', 'kpi,grain,period,level,unit,value\nnet_sales,quarter,2026-Q3,store,S002,1\n'],
+    ['imports.write', 'POST', '/v1/rates', 'text/csv', 'day,currency,rate\n2026-07-01,HKD,0.92\n'],
     ['imports.write', 'POST', '/v1/inputs', 'application/json', JSON.stringify({ rows: [{ kpi: 'account_accuracy', grain: 'quarter', period: '2026-Q3', level: 'store', unit: 'S002', value: 0.9 }] })],
     ['periods.approve', 'POST', '/v1/quarters/2019-Q1/approve', 'application/json', '{"comment":"x"}'],
     ['periods.reopen', 'POST', '/v1/quarters/2019-Q1/reopen', 'application/json', '{"reason":"x"}'],
@@ -105,7 +107,10 @@ describe('roles: exactly the README permissions table', () => {
     ['sql.write', ['migrate', '--json']],
     ['imports.write', ['targets', 'import', '@targets.csv', '--json']],
     ['imports.write', ['inputs', 'import', '@inputs.csv', '--json']],
+    ['imports.write', ['rates', 'import', '@rates.csv', '--json']],
     ['periods.close', ['close', '--grain', 'day', '--period', '2026-01-01', '--force', '--wait', '--json']],
+    // Never closed: the caller is let in, and told to close it instead (exit 2).
+    ['periods.close', ['restate', '--grain', 'day', '--period', '2019-01-01', '--reason', 'rates imported']],
     ['periods.approve', ['approve', '--period', '2019-Q1']],
     ['periods.reopen', ['reopen', '--period', '2019-Q1', '--reason', 'x']],
     ['audit.verify', ['audit', 'verify', '--json']],

@@ -10,6 +10,7 @@ import { periodOf, previousPeriod } from '../../schemas/calendar/index.js';
 import { EVENT_SCHEMAS } from '../../schemas/events/index.js';
 import { applySchedules } from '../../workflows/schedules.js';
 import { startWorker, type WorkerHandle } from '../../workflows/worker.js';
+import { moneySettings } from '../../services/shared/config.js';
 import { testConfig, uniqueName } from '../support/env.js';
 
 /** Schedules on the real Temporal server: created, updated, and each kind run once on demand. */
@@ -36,7 +37,7 @@ describe('schedules: closes at period ends and provisional values', () => {
     }
     for (const [table, rows] of byTable) await insertRows(warehouse.client, table, rows);
     temporal = await connectTemporal(config.temporal);
-    worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close) });
+    worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business) });
   });
 
   afterAll(async () => {

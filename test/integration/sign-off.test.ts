@@ -3,7 +3,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { openWarehouse } from '../../services/shared/clickhouse.js';
 import { loadConfig } from '../../services/shared/config.js';
 import { migrate } from '../../services/shared/migrations.js';
-import { storeImport, validateImport } from '../../services/periods/imports.js';
+import { storeImport, validateImport, validateRows } from '../../services/periods/imports.js';
 import { fourEyesConflicts } from '../../services/operations/operations.js';
 import { lastJsonLine, runKpi } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
@@ -120,6 +120,11 @@ describe('four eyes on imports', () => {
       expect(await fourEyesConflicts(warehouse.client, config.business, '2026-Q4', 'ana')).toEqual(['ana imported targets of quarter 2026-Q4']);
       expect(await fourEyesConflicts(warehouse.client, config.business, '2026-Q3', 'bo')).toEqual([]);
       expect(await fourEyesConflicts(warehouse.client, config.business, '2026-Q2', 'ana')).toEqual([]);
+      // Exchange rates of days inside the quarter change its money KPIs too.
+      const rates = [{ day: '2026-09-29', currency: 'HKD', rate: '0.91' }, { day: '2026-09-30', currency: 'HKD', rate: '0.92' }, { day: '2026-10-01', currency: 'HKD', rate: '0.93' }];
+      await storeImport(warehouse.client, 'rates', validateRows('rates', rates, config.business), { importedBy: 'bo', source: 'test', content: JSON.stringify(rates) });
+      expect(await fourEyesConflicts(warehouse.client, config.business, '2026-Q3', 'bo')).toEqual(['bo imported exchange rates of 2 days of 2026-Q3 (2026-09-29 to 2026-09-30)']);
+      expect(await fourEyesConflicts(warehouse.client, config.business, '2026-Q3', 'ana')).toEqual(['ana imported targets of month 2026-08']);
     } finally {
       await warehouse.close();
       rmSync(dir, { recursive: true, force: true });

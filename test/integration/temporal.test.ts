@@ -4,6 +4,7 @@ import { migrate } from '../../services/shared/migrations.js';
 import { connectTemporal, type Client, type Connection } from '../../services/shared/temporal.js';
 import { runWarehouseCounts } from '../../workflows/client.js';
 import { startWorker, type WorkerHandle } from '../../workflows/worker.js';
+import { moneySettings } from '../../services/shared/config.js';
 import { testConfig, uniqueName } from '../support/env.js';
 
 const ORG = { region: 'R01', store: 'S001', department: 'sales', channel: 'store', producer: 'test', source_partition: 0, source_offset: 0 };
@@ -19,7 +20,7 @@ describe('Temporal (real dev server): a workflow and its activity over the wareh
     warehouse = await openWarehouse(config.clickhouse);
     await migrate(warehouse.client);
     temporal = await connectTemporal(config.temporal);
-    worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close) }, { taskQueue });
+    worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business) }, { taskQueue });
   });
 
   afterAll(async () => {

@@ -451,7 +451,7 @@ describe('the documented views (v_…)', () => {
     expect(await writeKpiCatalog(warehouse.client)).toBe(0);
 
     // A label changed by hand (or left by an older catalog) is put back by the next run.
-    await insertRows(warehouse.client, 'kpi_catalog', [{ kpi: 'net_sales', label_zh: '旧', label_en: 'Old', value_unit: 'CNY', direction: 'higher' }]);
+    await insertRows(warehouse.client, 'kpi_catalog', [{ kpi: 'net_sales', label_zh: '旧', label_en: 'Old', value_unit: 'money', direction: 'higher' }]);
     await migrate(warehouse.client);
     expect(await catalog()).toEqual(expected);
     expect(await writeKpiCatalog(warehouse.client)).toBe(0);

@@ -1,16 +1,36 @@
 import type { BusinessEvent } from '../../schemas/events/index.js';
+import { MICRO_DECIMALS, RATE_DECIMALS, decimalMicros, divideRoundingHalfAway, minorMicros, scaledDecimal } from './oracle-money.js';
 
 /**
  * An independent computation of every event KPI, in plain TypeScript over the events the
  * simulator emitted: the test's expectation, written from the KPI definitions in words,
- * sharing no code with the SQL compiler. Amounts are integer minor units (exact in doubles
- * far beyond any test's totals); durations are milliseconds.
+ * sharing no code with the SQL compiler nor with the pipeline's money helpers. Durations
+ * are milliseconds.
+ *
+ * Money follows the pipeline's rule, reproduced here from its statement: every amount is
+ * exact in micros of its currency (minor units × 10^(6 − ISO digits), or a decimal string
+ * read exactly); each is valued at its (currency, business day) rate, scaled to an integer
+ * (rate × 10^10), so a unit's total of each money measure is an exact count of 10^-16 of
+ * the reporting currency, rounded once to hundredths, half away from zero. The KPIs then
+ * use those hundredths. A total that needs a rate not given is missing, and names it.
  */
 
 export interface OracleValue {
   numerator: number | null;
   denominator: number | null;
   value: number | null;
+  /** Exchange rates a money KPI lacks, "HKD 2026-03-04" (distinct, sorted); absent when none is missing. */
+  missing?: string[];
+}
+
+/** How the oracle values money in other currencies; the defaults give today's results for CNY-only events. */
+export interface OracleMoneyOptions {
+  /** Money KPIs are in this currency; its amounts have rate 1, and v1 returns and refunds count in it. @default 'CNY' */
+  reportingCurrency?: string;
+  /** Zone of the business day a rate is looked up for (the day of occurred_at). @default 'Asia/Shanghai' */
+  timeZone?: string;
+  /** `"HKD|2026-03-04"` → value of one unit in the reporting currency, a decimal string of at most 10 decimals. @default none */
+  rates?: ReadonlyMap<string, string>;
 }
 
 export interface OraclePeriod {
@@ -54,6 +74,78 @@ class Counter {
   }
 }
 
+/** A unit's total of one money measure: hundredths of the reporting currency (0 while missing), and the rates it lacks. */
+interface MoneyTotal {
+  hundredths: number;
+  missing: string[];
+}
+
+/** 10^-16 of the reporting currency (micros × rate scaled by 10^10) in one hundredth. */
+const SUB_UNITS_PER_HUNDREDTH = 10n ** BigInt(MICRO_DECIMALS + RATE_DECIMALS - 2);
+
+/**
+ * Exact sums of a money measure per unit, in 10^-16 of the reporting currency, with the
+ * rates each unit's rows lacked. Rounded only when read.
+ */
+class MoneyCounter {
+  private readonly sums = new Map<string, bigint>();
+  private readonly lacking = new Map<string, Set<string>>();
+
+  /** Adds `value` (micros × scaled rate) to the unit, or records the rate it lacks. */
+  add(unit: string, value: bigint | { missing: string }): void {
+    if (typeof value === 'bigint') {
+      this.sums.set(unit, (this.sums.get(unit) ?? 0n) + value);
+      return;
+    }
+    const set = this.lacking.get(unit) ?? new Set<string>();
+    this.lacking.set(unit, set.add(value.missing));
+  }
+
+  get(unit: string): MoneyTotal {
+    const missing = [...(this.lacking.get(unit) ?? [])].sort();
+    if (missing.length > 0) return { hundredths: 0, missing };
+    return { hundredths: Number(divideRoundingHalfAway(this.sums.get(unit) ?? 0n, SUB_UNITS_PER_HUNDREDTH)), missing };
+  }
+}
+
+/** The value of an amount in the reporting currency, in 10^-16 of it, or the rate it lacks. */
+type Valuer = (micros: bigint, currency: string, atMs: number) => bigint | { missing: string };
+
+function valuer(options: OracleMoneyOptions): Valuer {
+  const reporting = options.reportingCurrency ?? 'CNY';
+  const rates = options.rates ?? new Map<string, string>();
+  const one = 10n ** BigInt(RATE_DECIMALS);
+  const dayOf = businessDay(options.timeZone ?? 'Asia/Shanghai');
+  return (micros, currency, atMs) => {
+    if (currency === reporting) return micros * one;
+    const day = dayOf(atMs);
+    const rate = rates.get(`${currency}|${day}`);
+    return rate === undefined ? { missing: `${currency} ${day}` } : micros * scaledDecimal(rate, RATE_DECIMALS);
+  };
+}
+
+/** YYYY-MM-DD of an instant in a time zone, by Intl (nothing of the pipeline's calendar). */
+function businessDay(timeZone: string): (ms: number) => string {
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  return (ms) => {
+    const parts = Object.fromEntries(format.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+    return `${parts['year']}-${parts['month']}-${parts['day']}`;
+  };
+}
+
+/** The amounts of one sale line in micros of the sale's currency. */
+function lineMicros(line: BusinessEventLine, currency: string): { gross: bigint; net: bigint; cost: bigint | null } {
+  const q = BigInt(line.quantity);
+  if ('unit_price' in line) {
+    const gross = q * decimalMicros(line.unit_price);
+    return { gross, net: gross - decimalMicros(line.discount), cost: line.unit_cost === undefined ? null : q * decimalMicros(line.unit_cost) };
+  }
+  const gross = q * minorMicros(line.unit_price_minor, currency);
+  return { gross, net: gross - minorMicros(line.discount_minor ?? 0, currency), cost: line.unit_cost_minor === undefined ? null : q * minorMicros(line.unit_cost_minor, currency) };
+}
+
+type BusinessEventLine = Extract<BusinessEvent, { type: 'sale.completed' }>['payload']['lines'][number];
+
 /** Distinct valid events (first copy of each event id). */
 export function distinctEvents(events: Iterable<BusinessEvent | undefined>): BusinessEvent[] {
   const seen = new Set<string>();
@@ -68,15 +160,25 @@ export function distinctEvents(events: Iterable<BusinessEvent | undefined>): Bus
 
 /**
  * Every event KPI for every unit with any activity in the period's scans, keyed
- * `level|unit|kpi`. `targets` are net-sales targets in yuan keyed `level|unit`.
+ * `level|unit|kpi`. `targets` are net-sales targets in units of the reporting currency
+ * (yuan) keyed `level|unit`; `money` says how amounts in other currencies are valued.
  */
-export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, targets: ReadonlyMap<string, number> = new Map()): Map<string, OracleValue> {
+export function oracleKpis(
+  events: readonly BusinessEvent[],
+  p: OraclePeriod,
+  targets: ReadonlyMap<string, number> = new Map(),
+  money: OracleMoneyOptions = {},
+): Map<string, OracleValue> {
+  const reportingCurrency = money.reportingCurrency ?? 'CNY';
+  const value = valuer(money);
+  const mc = (): MoneyCounter => new MoneyCounter();
+  const cash = { gross: mc(), net: mc(), costedNet: mc(), costedCost: mc(), refund: mc(), retAmount: mc() };
   const inP = (ms: number | null | undefined): boolean => ms != null && ms >= p.startMs && ms < p.endMs;
   const inPrev = (ms: number): boolean => ms >= p.previousStartMs && ms < p.startMs;
   const at = (e: BusinessEvent): number => Date.parse(e.occurred_at);
   const c = (): Counter => new Counter();
   const m = {
-    gross: c(), net: c(), units: c(), costedNet: c(), costedCost: c(), refund: c(), retRequests: c(), retUnits: c(), retAmount: c(),
+    units: c(), retRequests: c(), retUnits: c(),
     opened: c(), complaints: c(), ratings: c(), ratingSum: c(), ratingsGood: c(), resolutions: c(), reopens: c(),
     placed: c(), cancelled: c(), delivered: c(), onTime: c(), processed: c(), processingMs: c(), cycled: c(), cycleMs: c(),
     answered: c(), responseMs: c(), inSla: c(), resolved: c(), resolutionMs: c(),
@@ -106,6 +208,10 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
   const minOf = (a: number | undefined, b: number): number => (a === undefined ? b : Math.min(a, b));
   const maxOf = (a: number | undefined, b: number): number => (a === undefined ? b : Math.max(a, b));
 
+  // A v1 return or refund names no currency: it counts in the reporting currency.
+  const returnValue = (payload: { amount_minor: number } | { amount: string; currency: string }, atMs: number): bigint | { missing: string } =>
+    'amount' in payload ? value(decimalMicros(payload.amount), payload.currency, atMs) : value(minorMicros(payload.amount_minor, reportingCurrency), reportingCurrency, atMs);
+
   for (const e of events) {
     const t = at(e);
     const units = unitsOf(e.org);
@@ -114,19 +220,31 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
         const p2 = e.payload;
         if (inP(t)) {
           for (const u of units) seen.sales.add(u);
+          // The lines of one sale share a currency and a day, hence a rate: sum, then value once.
+          const sums = { gross: 0n, net: 0n, costedNet: 0n, costedCost: 0n, costed: false, units: 0 };
           for (const l of p2.lines) {
-            const lineNet = l.quantity * l.unit_price_minor - (l.discount_minor ?? 0);
-            for (const u of units) {
-              m.gross.add(u, l.quantity * l.unit_price_minor);
-              m.net.add(u, lineNet);
-              m.units.add(u, l.quantity);
-              if (l.unit_cost_minor !== undefined) {
-                m.costedNet.add(u, lineNet);
-                m.costedCost.add(u, l.quantity * l.unit_cost_minor);
-              }
+            const amounts = lineMicros(l, p2.currency);
+            sums.gross += amounts.gross;
+            sums.net += amounts.net;
+            sums.units += l.quantity;
+            if (amounts.cost !== null) {
+              sums.costed = true;
+              sums.costedNet += amounts.net;
+              sums.costedCost += amounts.cost;
             }
           }
-          for (const u of units) transactions.set(u, (transactions.get(u) ?? new Set()).add(p2.sale_id));
+          const valued = { gross: value(sums.gross, p2.currency, t), net: value(sums.net, p2.currency, t), costedNet: value(sums.costedNet, p2.currency, t), costedCost: value(sums.costedCost, p2.currency, t) };
+          for (const u of units) {
+            cash.gross.add(u, valued.gross);
+            cash.net.add(u, valued.net);
+            m.units.add(u, sums.units);
+            // Only costed lines are counted by the costed measures: a sale without costs needs no rate for them.
+            if (sums.costed) {
+              cash.costedNet.add(u, valued.costedNet);
+              cash.costedCost.add(u, valued.costedCost);
+            }
+            transactions.set(u, (transactions.get(u) ?? new Set()).add(p2.sale_id));
+          }
         }
         if (t < p.endMs) {
           for (const u of units) {
@@ -150,13 +268,18 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
       case 'return.received':
       case 'refund.issued':
         if (!inP(t)) break;
-        for (const u of units) {
-          seen.returns.add(u);
-          if (e.type === 'return.requested') m.retRequests.add(u, 1);
-          else if (e.type === 'return.received') {
+        for (const u of units) seen.returns.add(u);
+        if (e.type === 'return.requested') {
+          for (const u of units) m.retRequests.add(u, 1);
+        } else if (e.type === 'return.received') {
+          const amount = returnValue(e.payload, t);
+          for (const u of units) {
             m.retUnits.add(u, e.payload.quantity);
-            m.retAmount.add(u, e.payload.amount_minor);
-          } else if (e.type === 'refund.issued') m.refund.add(u, e.payload.amount_minor);
+            cash.retAmount.add(u, amount);
+          }
+        } else {
+          const amount = returnValue(e.payload, t);
+          for (const u of units) cash.refund.add(u, amount);
         }
         break;
       case 'order.placed':
@@ -270,23 +393,34 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
   const ratio = (num: number, den: number, scale = 1): OracleValue => ({ numerator: num, denominator: den, value: den === 0 ? null : scale === 1 ? num / den : (num / den) * scale });
   const total = (num: number, scale = 1): OracleValue => ({ numerator: num, denominator: null, value: scale === 1 ? num : num * scale });
   const stat = (values: number[] | undefined): OracleValue => ({ numerator: null, denominator: values?.length ?? 0, value: p90(values ?? []) });
+  /** A money KPI: missing, with the rates it lacks, when any total it uses is missing. */
+  const priced = (v: OracleValue, ...uses: MoneyTotal[]): OracleValue => {
+    const missing = [...new Set(uses.flatMap((x) => x.missing))].sort();
+    return missing.length === 0 ? v : { numerator: null, denominator: null, value: null, missing };
+  };
   for (const u of seenUnits) {
     const custs = [...(customers.get(u)?.values() ?? [])];
     const mems = [...(members.get(u)?.values() ?? [])];
-    const net = m.net.get(u) - m.refund.get(u);
-    const profit = m.costedNet.get(u) - m.costedCost.get(u);
+    const gross = cash.gross.get(u);
+    const sales = cash.net.get(u);
+    const refunds = cash.refund.get(u);
+    const costedNet = cash.costedNet.get(u);
+    const costedCost = cash.costedCost.get(u);
+    const returned = cash.retAmount.get(u);
+    const net = sales.hundredths - refunds.hundredths;
+    const profit = costedNet.hundredths - costedCost.hundredths;
     const target = targets.get(u);
     const kpis: Record<string, OracleValue> = {
-      gross_sales: total(m.gross.get(u), 0.01),
-      net_sales: total(net, 0.01),
-      sales_attainment: ratio(net, target === undefined ? 0 : Math.round(target * 100)),
+      gross_sales: priced(total(gross.hundredths, 0.01), gross),
+      net_sales: priced(total(net, 0.01), sales, refunds),
+      sales_attainment: priced(ratio(net, target === undefined ? 0 : Math.round(target * 100)), sales, refunds),
       units_sold: total(m.units.get(u)),
       transactions: total(transactions.get(u)?.size ?? 0),
-      average_order_value: ratio(m.net.get(u), transactions.get(u)?.size ?? 0, 0.01),
-      gross_profit: total(profit, 0.01),
-      gross_margin_rate: ratio(profit, m.costedNet.get(u)),
+      average_order_value: priced(ratio(sales.hundredths, transactions.get(u)?.size ?? 0, 0.01), sales),
+      gross_profit: priced(total(profit, 0.01), costedNet, costedCost),
+      gross_margin_rate: priced(ratio(profit, costedNet.hundredths), costedNet, costedCost),
       // No gross-profit targets in these runs: never a value.
-      profit_attainment: ratio(profit, 0),
+      profit_attainment: priced(ratio(profit, 0), costedNet, costedCost),
       active_customers: total(custs.filter((b) => b.current.size > 0).length),
       repeat_purchase_rate: ratio(custs.filter((b) => b.current.size >= 2).length, custs.filter((b) => b.current.size > 0).length),
       new_customer_growth: ratio(custs.filter((b) => inP(b.first)).length, custs.filter((b) => b.previous.size > 0).length),
@@ -299,8 +433,8 @@ export function oracleKpis(events: readonly BusinessEvent[], p: OraclePeriod, ta
       order_cycle_time: ratio(m.cycleMs.get(u), m.cycled.get(u), 1 / HOUR_MS),
       order_cycle_time_p90: stat(durations.cycle.get(u)),
       return_rate: ratio(m.retUnits.get(u), m.units.get(u)),
-      return_amount_rate: ratio(m.retAmount.get(u), m.net.get(u)),
-      refunds: total(m.refund.get(u), 0.01),
+      return_amount_rate: priced(ratio(returned.hundredths, sales.hundredths), returned, sales),
+      refunds: priced(total(refunds.hundredths, 0.01), refunds),
       return_requests: total(m.retRequests.get(u)),
       tickets_opened: total(m.opened.get(u)),
       complaint_rate: ratio(m.complaints.get(u), m.placed.get(u)),

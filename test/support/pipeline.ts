@@ -6,6 +6,7 @@ import { waitFor } from '../../services/shared/wait.js';
 import type { SimMessage } from '../../services/simulator/generate.js';
 import { EVENT_SCHEMAS, type Family } from '../../schemas/events/index.js';
 import { ROOT } from './env.js';
+import { MICRO_DECIMALS, decimalMicros, divideRoundingHalfAway, isoDigits } from './oracle-money.js';
 
 /** A TCP port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -63,9 +64,16 @@ export async function untilCaughtUp(kafka: Kafka, groupId: string, topics: strin
   });
 }
 
+/** Micros → whole minor units of the currency, half away from zero: how the warehouse's minor-unit columns hold a decimal amount. */
+function microsToMinor(micros: bigint, currency: string): bigint {
+  return divideRoundingHalfAway(micros, 10n ** BigInt(MICRO_DECIMALS - isoDigits(currency)));
+}
+
 /**
  * What a warehouse must hold after ingesting `messages`, computed here from the messages
- * themselves: plain TypeScript, none of the pipeline's code.
+ * themselves: plain TypeScript, none of the pipeline's code. Money is the sum of the
+ * minor-unit columns: exact for amounts in minor units, each decimal amount (v3 line, v2
+ * return or refund) rounded to its currency's minor unit.
  */
 export function expectedFrom(messages: readonly SimMessage[]) {
   const ids: Record<Family, Set<string>> = { sales: new Set(), orders: new Set(), returns: new Set(), tickets: new Set() };
@@ -84,9 +92,17 @@ export function expectedFrom(messages: readonly SimMessage[]) {
     if (ids[family].has(event.event_id)) continue;
     ids[family].add(event.event_id);
     if (event.type === 'sale.completed') {
-      for (const l of event.payload.lines) saleNet += BigInt(l.quantity) * BigInt(l.unit_price_minor) - BigInt(l.discount_minor ?? 0);
-    } else if (event.type === 'refund.issued') refunds += BigInt(event.payload.amount_minor);
-    else if (event.type === 'return.received') returnsAmount += BigInt(event.payload.amount_minor);
+      const { currency } = event.payload;
+      for (const l of event.payload.lines) {
+        if ('unit_price' in l) saleNet += microsToMinor(BigInt(l.quantity) * decimalMicros(l.unit_price) - decimalMicros(l.discount), currency);
+        else saleNet += BigInt(l.quantity) * BigInt(l.unit_price_minor) - BigInt(l.discount_minor ?? 0);
+      }
+    } else if (event.type === 'refund.issued' || event.type === 'return.received') {
+      const p = event.payload;
+      const minor = 'amount' in p ? microsToMinor(decimalMicros(p.amount), p.currency) : BigInt(p.amount_minor);
+      if (event.type === 'refund.issued') refunds += minor;
+      else returnsAmount += minor;
+    }
   }
   return {
     ids,

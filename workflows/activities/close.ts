@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Grain } from '../../schemas/calendar/index.js';
 import type { KpiId } from '../../schemas/kpis/catalog.js';
-import { LEVELS, chInstant, compileKpis } from '../../schemas/kpis/compile.js';
+import { LEVELS, chInstant, compileKpis, type MoneySettings } from '../../schemas/kpis/compile.js';
 import { scoreScorecard, scorecardsFor, type ScorecardConfig, type UnitValue } from '../../schemas/scorecards/index.js';
 import { appendChained } from '../../services/periods/audit-chain.js';
 import { insertRows, queryRows, type ClickHouseClient } from '../../services/shared/clickhouse.js';
@@ -10,6 +10,8 @@ import { topicEndOffsets, type Kafka } from '../../services/shared/kafka.js';
 export interface CloseDeps {
   clickhouse: ClickHouseClient;
   scorecards: ScorecardConfig;
+  /** The reporting currency and the time zone of business days. */
+  money: MoneySettings;
   /** Where ingest reads from, to tell whether it has caught up; without it only ingest progress counts. */
   ingest?: { kafka: Kafka; topics: string[] };
 }
@@ -54,7 +56,7 @@ const same = (a: string, b: string): string => `((${a} IS NULL AND ${b} IS NULL)
 const utcMs = (chText: string): number => Date.parse(`${chText.replace(' ', 'T')}Z`);
 
 /** Activities of closing and restating periods, bound to their dependencies. */
-export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseDeps) {
+export function createCloseActivities({ clickhouse, scorecards, money, ingest }: CloseDeps) {
   async function revisions(key: PeriodKey): Promise<{ revision: number; state: RevisionState; workflow_id: string }[]> {
     return queryRows(
       clickhouse,
@@ -129,11 +131,12 @@ export function createCloseActivities({ clickhouse, scorecards, ingest }: CloseD
         period: { grain: input.grain, id: input.period, start: input.start, end: input.end },
         previous: { start: input.previousStart },
         levels: LEVELS,
+        money,
       });
       const query =
-        'INSERT INTO kpi_values (grain, period, period_start, period_end, revision, status, kpi, level, unit, parent, numerator, denominator, value, computed_at) ' +
+        'INSERT INTO kpi_values (grain, period, period_start, period_end, revision, status, kpi, level, unit, parent, numerator, denominator, value, missing, computed_at) ' +
         `SELECT {p_grain: String}, {p_period: String}, {p_start: DateTime64(3, 'UTC')}, {p_end: DateTime64(3, 'UTC')}, {revision: UInt32}, {status: String}, ` +
-        `kpi, level, unit, parent, numerator, denominator, value, now64(3) FROM (${compiled.sql})`;
+        `kpi, level, unit, parent, numerator, denominator, value, missing, now64(3) FROM (${compiled.sql})`;
       await withHeartbeat(() => clickhouse.command({ query, query_params: { ...compiled.params, revision: input.revision, status: input.status } }));
       const [row] = await queryRows<{ n: string }>(
         clickhouse,

@@ -12,6 +12,8 @@ export interface RestatePeriodInput extends PeriodSettings {
   /** Late events known at start (further ones arrive as signals). */
   lateEvents?: number;
   actor?: string;
+  /** Why the period is restated, when not for late events (e.g. exchange rates imported after the close). */
+  reason?: string;
 }
 
 export interface RestatePeriodResult {
@@ -27,7 +29,8 @@ export interface RestatePeriodResult {
 }
 
 /**
- * Restates a closed period after late events: waits until they stop arriving, computes
+ * Restates a closed period after late events (or when asked, with a reason: imports that
+ * change it, such as exchange rates): waits until they stop arriving, computes
  * every KPI again as revision n+1, records the per-KPI, per-unit differences in
  * `restatements`, and scores the scorecards again. Revision n stays queryable as reported.
  * A restatement that changes nothing is discarded. When the current revision is an
@@ -52,12 +55,13 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
 
   const { workflowId } = workflowInfo();
   const actor = input.actor ?? 'system';
-  const begun = await steps.beginRevision({ ...bounds, kind: 'restate', workflowId, forced: false, reason: 'late events', atMs: Date.now() });
+  const reason = input.reason ?? 'late events';
+  const begun = await steps.beginRevision({ ...bounds, kind: 'restate', workflowId, forced: false, reason, atMs: Date.now() });
   const values = await computeAll(bounds, begun.revision, input.concurrency, 'closed');
   const previous = begun.previous;
   const { changed } = previous === null ? { changed: values } : await steps.diffRevisions({ grain: bounds.grain, period: bounds.period, from: previous, to: begun.revision });
   const base = { grain: bounds.grain, period: bounds.period, previous, changed, lateEvents };
-  const transition = { ...bounds, revision: begun.revision, actor, forced: false, reason: 'late events', workflowId, lateEvents, atMs: Date.now() };
+  const transition = { ...bounds, revision: begun.revision, actor, forced: false, reason, workflowId, lateEvents, atMs: Date.now() };
 
   if (changed === 0) {
     await steps.recordTransition({ ...transition, state: 'discarded', action: 'restate_unchanged', comment: 'late events changed no value' });

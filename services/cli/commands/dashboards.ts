@@ -43,7 +43,7 @@ export async function writeGrafanaFiles(dir: string, files: Map<string, string>,
  */
 export async function dashboardsBuildCommand(config: Config, options: { out?: string; check?: boolean }): Promise<void> {
   const dir = path.resolve(options.out ?? defaultGrafanaDir());
-  const files = grafanaFiles(loadScorecards(config.close), { timeZone: config.business.timeZone });
+  const files = grafanaFiles(loadScorecards(config.close), { timeZone: config.business.timeZone, reportingCurrency: config.business.reportingCurrency });
   const drift = await grafanaDrift(dir, files);
   const stale = [...drift.differs.map((f) => `  differs: ${f}`), ...drift.missing.map((f) => `  missing: ${f}`), ...drift.extra.map((f) => `  extra:   ${f}`)];
   if (options.check) {

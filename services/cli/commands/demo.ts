@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadScorecards } from '../../shared/scorecards.js';
-import type { Config } from '../../shared/config.js';
+import { moneySettings, type Config } from '../../shared/config.js';
 import { openWarehouse } from '../../shared/clickhouse.js';
 import { deleteTopics, kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
@@ -25,6 +25,7 @@ import { formatValue } from './periods.js';
 import { publish } from '../../simulator/produce.js';
 import { stackUp } from '../../stack/stack.js';
 import { FAMILIES, EVENT_SCHEMAS, topicNames, type Family } from '../../../schemas/events/index.js';
+import { saleNetMicros } from '../../../schemas/events/money.js';
 import { startWorker } from '../../../workflows/worker.js';
 import { periodSettings, refreshProvisional, reportLateEvents, restateWorkflowId, reviewWorkflowId, startClose } from '../../../workflows/client.js';
 import { formatMs, renderTable } from '../output.js';
@@ -149,6 +150,8 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
           seed: options.seed,
           scale: options.scale,
           timeZone: calendar.timeZone,
+          // The stores sell in the reporting currency, so the demo needs no exchange rate.
+          reportingCurrency: calendar.reportingCurrency,
           duplicates: 0.01,
           malformed: 0.005,
           outOfOrder: 0.01,
@@ -175,7 +178,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         let last = 0;
         return waitFor(
           async () => {
-            const s = await warehouseStats(warehouse.client);
+            const s = await warehouseStats(warehouse.client, calendar.reportingCurrency);
             if (s.stored !== last) process.stderr.write(`  stored ${s.stored.toLocaleString('en-US')}/${ledger.valid.toLocaleString('en-US')}\n`);
             last = s.stored;
             return s.stored >= ledger.valid && s.dead_letters >= ledger.malformed ? s : undefined;
@@ -184,7 +187,11 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         );
       });
       printReport(out, ledger, stats);
-      const ok = stats.stored === ledger.valid && stats.dead_letters === ledger.malformed && stats.money.saleLinesNetMinor === ledger.money.saleLinesNetMinor;
+      const ok =
+        stats.stored === ledger.valid &&
+        stats.dead_letters === ledger.malformed &&
+        stats.money.saleLinesNetMinor === ledger.money.saleLinesNetMinor &&
+        JSON.stringify(stats.moneyByCurrency) === JSON.stringify(ledger.moneyByCurrency);
       if (!ok) throw new Error('The warehouse does not match the simulator: see the table above');
 
       await step('import targets and manual inputs (CSV, audited)', async () => {
@@ -197,7 +204,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
         }
       });
 
-      worker = await startWorker(demoConfig.temporal, { clickhouse: warehouse.client, scorecards, ingest: { kafka, topics: Object.values(names.families) } });
+      worker = await startWorker(demoConfig.temporal, { clickhouse: warehouse.client, scorecards, money: moneySettings(demoConfig.business), ingest: { kafka, topics: Object.values(names.families) } });
       const periods = [
         ...periodsBetween('day', Date.parse(quarter.start), Date.parse(quarter.end), calendar),
         ...periodsBetween('week', Date.parse(quarter.start), Date.parse(quarter.end), calendar),
@@ -223,11 +230,11 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
 
       // Late events: a day of the quarter's middle month that ingest only sees now.
       const lateDay = localDay(new Date(Date.parse(lateMonth.start) + 13 * DAY_MS).toISOString(), calendar);
-      const late = generateEvents({ from: lateDay, to: lateDay, stores: options.stores, regions: options.regions, seed: options.seed + 1_000, scale: options.scale, timeZone: calendar.timeZone, notAfterMs: Date.parse(lateMonth.end) - 1 });
+      const late = generateEvents({ from: lateDay, to: lateDay, stores: options.stores, regions: options.regions, seed: options.seed + 1_000, scale: options.scale, timeZone: calendar.timeZone, reportingCurrency: calendar.reportingCurrency, notAfterMs: Date.parse(lateMonth.end) - 1 });
       const restated = await step(`late events: ${late.ledger.valid.toLocaleString('en-US')} events of ${lateDay} arrive after ${lateMonth.id} closed`, async () => {
         await publish(kafka, late.messages, { topicPrefix: DEMO_TOPIC_PREFIX });
         const target = ledger.valid + late.ledger.valid;
-        await waitFor(async () => ((await warehouseStats(warehouse.client)).stored >= target ? true : undefined), { timeoutMs: 5 * 60_000, intervalMs: 500, what: 'ingest of the late events' });
+        await waitFor(async () => ((await warehouseStats(warehouse.client, calendar.reportingCurrency)).stored >= target ? true : undefined), { timeoutMs: 5 * 60_000, intervalMs: 500, what: 'ingest of the late events' });
         const watcher = startLateEventWatcher({
           clickhouse: warehouse.client,
           calendar,
@@ -270,7 +277,7 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     }
 
     const grafanaDir = defaultGrafanaDir();
-    const grafana = grafanaFiles(scorecards, { timeZone: calendar.timeZone });
+    const grafana = grafanaFiles(scorecards, { timeZone: calendar.timeZone, reportingCurrency: calendar.reportingCurrency });
     await step('write the Grafana dashboards', () => writeGrafanaFiles(grafanaDir, grafana));
 
     out('');
@@ -320,7 +327,8 @@ function demoImports(sim: Simulation, quarter: Period, calendar: CalendarConfig,
     const t = Date.parse(m.event.occurred_at);
     if (t < start || t >= end) continue;
     const month = months.find((p) => t >= Date.parse(p.start) && t < Date.parse(p.end))?.id ?? '';
-    const net = m.event.payload.lines.reduce((s, l) => s + l.quantity * l.unit_price_minor - (l.discount_minor ?? 0), 0) / 100;
+    // Micros → yuan: the demo's stores all sell in CNY.
+    const net = Number(saleNetMicros(m.event)) / 1_000_000;
     for (const key of [`store|${m.event.org.store}`, `region|${m.event.org.region}`]) {
       for (const period of [`quarter|${quarter.id}`, `month|${month}`]) sold.set(`${period}|${key}`, (sold.get(`${period}|${key}`) ?? 0) + net);
     }
@@ -358,6 +366,10 @@ function printReport(out: (line: string) => void, ledger: ReturnType<typeof gene
     ['net sale lines (minor units)', ledger.money.saleLinesNetMinor, stats.money.saleLinesNetMinor],
     ['returns received (minor units)', ledger.money.returnsAmountMinor, stats.money.returnsAmountMinor],
     ['refunds issued (minor units)', ledger.money.refundsMinor, stats.money.refundsMinor],
+    ...Object.entries(ledger.moneyByCurrency).flatMap(([currency, m]) => [
+      [`net sale lines, ${currency} (micros, exact)`, m.saleLinesNetMicros, stats.moneyByCurrency[currency]?.saleLinesNetMicros ?? '0'],
+      [`refunds issued, ${currency} (micros, exact)`, m.refundsMicros, stats.moneyByCurrency[currency]?.refundsMicros ?? '0'],
+    ]),
   ] as const;
   out('');
   out(`Warehouse against the simulator's record (duplicates collapsed: ${ledger.duplicates})`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GRAINS, InvalidPeriodError, parsePeriod, type Grain } from '../../../schemas/calendar/index.js';
+import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig, type Grain } from '../../../schemas/calendar/index.js';
 import { KPIS, isKpiId, kpiById, type KpiUnit } from '../../../schemas/kpis/catalog.js';
 import { formatKpiValue } from '../../../schemas/kpis/format.js';
 import { LEVELS, type Level } from '../../../schemas/kpis/compile.js';
@@ -9,8 +9,9 @@ import type { Config } from '../../shared/config.js';
 import { withSession } from '../session.js';
 import { KpiError, UsageError, describeError } from '../../shared/errors.js';
 import { connectTemporal } from '../../shared/temporal.js';
-import { parseImportCsv, type ImportKind } from '../../periods/imports.js';
-import { closeWorkflowId, periodSettings, reviewWorkflowId, startClose } from '../../../workflows/client.js';
+import { parseImportCsv, type ImportKind, type StoredRate, type StoredRow } from '../../periods/imports.js';
+import { closeWorkflowId, periodSettings, reportLateEvents, restateWorkflowId, reviewWorkflowId, startClose } from '../../../workflows/client.js';
+import type { restatePeriodWorkflow } from '../../../workflows/definitions/restate-period.js';
 import { renderTable } from '../output.js';
 
 function grainOf(value: string): Grain {
@@ -83,6 +84,43 @@ export async function closeCommand(config: Config, options: { grain: string; per
   });
 }
 
+/**
+ * Restates a closed period now, for a reason other than late events: targets, inputs or
+ * exchange rates imported after it closed. A restatement that changes nothing is discarded;
+ * one of an approved quarter waits for sign-off.
+ */
+export async function restateCommand(config: Config, options: { grain: string; period: string; reason: string; wait?: boolean; json?: boolean }): Promise<void> {
+  const grain = grainOf(options.grain);
+  const period = periodOf(config, grain, options.period);
+  const reason = options.reason.trim();
+  if (reason === '' || reason.length > 500) throw new UsageError('--reason says why the period is restated (1 to 500 characters)');
+  const actor = await withSession(config, 'periods.close', async ({ caller, operations }) => {
+    const status = await operations.periodStatus(grain, period);
+    if (!status || status.revision === null) throw new UsageError(`${grain} ${period} has not been closed; close it (kpi close) instead of restating it`);
+    return caller.name;
+  });
+  await withTemporal(config, async (client) => {
+    const input = { ...periodSettings(config), grain, period, debounceMs: 0, lateEvents: 0, actor, reason };
+    await reportLateEvents(client, input, 0, { taskQueue: config.temporal.taskQueue });
+    const id = restateWorkflowId(config.close.idPrefix, grain, period);
+    process.stderr.write(`Restating ${grain} ${period} (${id}); a worker runs it (kpi run or kpi worker).\n`);
+    if (!options.wait) {
+      if (options.json) process.stdout.write(`${JSON.stringify({ workflowId: id })}\n`);
+      return;
+    }
+    const result = await client.workflow.getHandle<typeof restatePeriodWorkflow>(id).result();
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ workflowId: id, ...result })}\n`);
+      return;
+    }
+    process.stdout.write(
+      result.revision === null
+        ? `${grain} ${period}: nothing changed; revision ${String(result.previous)} stays.\n`
+        : `${grain} ${period} restated as revision ${result.revision}: ${result.changed} values changed${result.pending ? '; it waits for sign-off (kpi approve)' : ''}.\n`,
+    );
+  });
+}
+
 export async function periodsCommand(config: Config, options: { grain?: string; json?: boolean }): Promise<void> {
   const grain = options.grain === undefined ? undefined : grainOf(options.grain);
   await withSession(config, 'values.read', async ({ operations }) => {
@@ -103,6 +141,13 @@ export async function periodsCommand(config: Config, options: { grain?: string; 
   });
 }
 
+/** What a value lacks, briefly: "no rate HKD 2026-03-04, HKD 2026-03-05 (+3 more)". */
+function missingText(missing: readonly string[]): string {
+  if (missing.length === 0) return '';
+  const shown = missing.slice(0, 3).join(', ');
+  return `no rate ${shown}${missing.length > 3 ? ` (+${missing.length - 3} more)` : ''}`;
+}
+
 export async function valuesCommand(config: Config, options: { grain: string; period: string; level?: string; kpi?: string; revision?: number; json?: boolean }): Promise<void> {
   const grain = grainOf(options.grain);
   const period = periodOf(config, grain, options.period);
@@ -112,7 +157,7 @@ export async function valuesCommand(config: Config, options: { grain: string; pe
   await withSession(config, 'values.read', async ({ operations }) => {
     const read = await operations.values({ grain, period, ...(level ? { level } : {}), ...(options.kpi ? { kpi: options.kpi } : {}), ...(options.revision !== undefined ? { revision: options.revision } : {}) });
     if (options.json) {
-      const rows = read.values.map((v) => ({ kpi: v.kpi, level: v.level, unit: v.unit, value: v.value, numerator: v.numerator, denominator: v.denominator, revision: v.revision, status: v.status }));
+      const rows = read.values.map((v) => ({ kpi: v.kpi, level: v.level, unit: v.unit, value: v.value, numerator: v.numerator, denominator: v.denominator, missing: v.missing, revision: v.revision, status: v.status }));
       process.stdout.write(`${JSON.stringify(rows)}\n`);
       return;
     }
@@ -122,14 +167,16 @@ export async function valuesCommand(config: Config, options: { grain: string; pe
       return;
     }
     process.stdout.write(`${grain} ${period}, revision ${read.revision} (${read.status})\n`);
+    const lacking = read.values.some((v) => v.missing.length > 0);
     process.stdout.write(
       `${renderTable(
         read.values.map((v) => {
           const kpi = kpiById(v.kpi);
-          return { kpi: v.kpi, level: v.level, unit: v.unit, value: formatValue(kpi.unit, v.value), numerator: v.numerator ?? '', denominator: v.denominator ?? '' };
+          return { kpi: v.kpi, level: v.level, unit: v.unit, value: formatValue(kpi.unit, v.value), numerator: v.numerator ?? '', denominator: v.denominator ?? '', ...(lacking ? { missing: missingText(v.missing) } : {}) };
         }),
       )}\n`,
     );
+    if (lacking) process.stdout.write(`Values marked missing need exchange rates: import them with kpi rates import, then restate closed periods.\n`);
   });
 }
 
@@ -227,6 +274,16 @@ export async function restatementsCommand(config: Config, options: { grain: stri
   });
 }
 
+/** Whether imported rows change a period: targets and inputs of it, or rates of one of its days. */
+function touches(rows: readonly StoredRow[] | readonly StoredRate[], p: { grain: Grain; period: string }, calendar: CalendarConfig): boolean {
+  return rows.some((r: StoredRow | StoredRate) => {
+    if (!('day' in r)) return r.grain === p.grain && r.period === p.period;
+    const day = parsePeriod('day', r.day, calendar);
+    const period = parsePeriod(p.grain, p.period, calendar);
+    return period.start < day.end && period.end > day.start;
+  });
+}
+
 export async function importCommand(config: Config, kind: ImportKind, file: string, options: { json?: boolean }): Promise<void> {
   let text: string;
   try {
@@ -238,13 +295,16 @@ export async function importCommand(config: Config, kind: ImportKind, file: stri
   const rows = parseImportCsv(kind, text, config.business);
   await withSession(config, 'imports.write', async ({ operations, caller }) => {
     const receipt = await operations.importCsv(kind, text, path.resolve(file));
-    const closed = (await operations.periods({})).filter((p) => p.revision !== null && rows.some((r) => r.grain === p.grain && r.period === p.period));
+    const closed = (await operations.periods({})).filter((p) => p.revision !== null && touches(rows, p, config.business));
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ ...receipt, closedPeriods: closed.map((p) => `${p.grain} ${p.period}`) })}\n`);
       return;
     }
     process.stdout.write(`Imported ${receipt.rows} ${kind} rows from ${file} as ${receipt.importId} (by ${caller.name}, sha256 ${receipt.sha256.slice(0, 12)}…).\n`);
-    if (closed.length > 0) process.stdout.write(`Already closed, so they count from the next restatement: ${closed.map((p) => `${p.grain} ${p.period}`).join(', ')}.\n`);
+    if (closed.length > 0) {
+      const listed = closed.map((p) => `${p.grain} ${p.period}`).join(', ');
+      process.stdout.write(`Already closed, so they count from the next restatement: ${listed}. Restate now with: kpi restate --grain <grain> --period <id> --reason "${kind} imported".\n`);
+    }
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Config } from '../../shared/config.js';
+import { moneySettings, type Config } from '../../shared/config.js';
 import { KpiError, StoreBusyError, UnauthenticatedError, describeError } from '../../shared/errors.js';
 import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint } from '../../shared/clickhouse.js';
 import { kafkaFromConfig } from '../../shared/kafka.js';
@@ -83,7 +83,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     // The Temporal worker hosts the workflows and activities (period closes).
     const worker =
       options.role === 'run' || options.role === 'worker'
-        ? await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards, ingest: { kafka: kafkaFromConfig(config, logger), topics: Object.values(names.families) } }).catch((err: unknown) => {
+        ? await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards, money: moneySettings(config.business), ingest: { kafka: kafkaFromConfig(config, logger), topics: Object.values(names.families) } }).catch((err: unknown) => {
             throw new KpiError(`Could not start the Temporal worker at ${config.temporal.address}: ${describeError(err)}. Is Temporal running (npm run stack:up)?`, { cause: err });
           })
         : undefined;

@@ -6,10 +6,14 @@ import { EVENT_SCHEMAS } from '../../../schemas/events/registry.js';
 import { contractDrift, renderContractFiles, schemasExportCommand } from '../../../services/cli/commands/schemas.js';
 import { UsageError } from '../../../services/shared/errors.js';
 import { ROOT, tempDir } from '../../support/env.js';
-import { REJECT_CODES, TOPIC, envelope, saleLine, salePayloadV2, samples, type Json } from './sample-events.js';
+import { REJECT_CODES, TOPIC, envelope, saleLine, saleLineV3, salePayloadV2, salePayloadV3, samples, type Json } from './sample-events.js';
 
 const GENERATED = path.join(ROOT, 'schemas', 'generated');
 const DEAD_LETTER_TOPIC = 'kpi.dead-letters.v1';
+/** `max.message.bytes` of every family topic: 10 MiB. */
+const FAMILY_TOPIC_MAX_BYTES = 10_485_760;
+/** `<type>.v<version>` of every event type and version of the registry, in registry order. */
+const REGISTERED = Object.entries(EVENT_SCHEMAS).flatMap(([type, entry]) => Object.keys(entry.versions).map((v) => `${type}.v${v}`));
 const ENVELOPE_FIELDS = ['event_id', 'type', 'version', 'occurred_at', 'producer', 'org', 'payload'];
 // ajv 8 (a dev dependency) validates draft 2020-12 and compiles patterns with the `u` flag
 // (`\p{Cc}` in labels).
@@ -86,7 +90,7 @@ describe('checked-in contracts in schemas/generated', () => {
 
   it('hold one schema file per event type and version, and the AsyncAPI document', async () => {
     const files = (await readdir(path.join(GENERATED, 'events'))).sort();
-    const expected = samples().map((s) => `${s.type}.v${s.version}.schema.json`);
+    const expected = REGISTERED.map((name) => `${name}.schema.json`);
     expect(files).toEqual(expected.sort());
     expect(JSON.parse(await readFile(path.join(GENERATED, 'asyncapi.json'), 'utf8'))).toEqual(asyncApiDocument());
   });
@@ -168,8 +172,15 @@ describe('AsyncAPI document', () => {
     expect(at(doc, 'info', 'title')).toBe('kpi-pipeline events');
     expect(at(doc, 'info', 'version')).toMatch(/^\d+\.\d+\.\d+$/);
     const description = str(at(doc, 'info', 'description'));
-    for (const phrase of ['integer minor units', 'ISO-8601', 'offset', 'UTC', 'event_id', 'deduplication', 'keyed by the id of the entity', 'in order']) {
+    for (const phrase of ['integer minor units', 'decimal strings', 'up to 6 decimals', 'ISO 4217', 'reporting currency', 'ISO-8601', 'offset', 'UTC', 'event_id', 'deduplication', 'keyed by the id of the entity', 'in order']) {
       expect(description).toContain(phrase);
+    }
+    expect(description).toContain('at most 8388608 bytes');
+  });
+
+  it('gives every family topic a max.message.bytes above the largest message', () => {
+    for (const [, channel] of familyChannels) {
+      expect(at(channel, 'bindings', 'kafka', 'topicConfiguration', 'max.message.bytes')).toBe(FAMILY_TOPIC_MAX_BYTES);
     }
   });
 
@@ -185,7 +196,7 @@ describe('AsyncAPI document', () => {
       expect(holders.map(([, c]) => at(c, 'address'))).toEqual([s.topic]);
     }
     const listed = familyChannels.flatMap(([, c]) => Object.keys(obj(at(c, 'messages'))));
-    expect(listed.length).toBe(samples().length);
+    expect(listed.sort()).toEqual([...REGISTERED].sort());
   });
 
   it('describes each event message: JSON, its schema, and the entity id as Kafka key', () => {
@@ -244,8 +255,17 @@ describe('event JSON Schemas', () => {
   const all = eventJsonSchemas();
 
   it('cover every event type and version of the registry, in registry order', () => {
-    const registered = Object.entries(EVENT_SCHEMAS).flatMap(([type, entry]) => Object.keys(entry.versions).map((v) => `${type}.v${v}`));
-    expect(all.map((e) => e.name)).toEqual(registered);
+    expect(all.map((e) => e.name)).toEqual(REGISTERED);
+  });
+
+  it('state the money rules the ingest service enforces beyond the schema', () => {
+    const description = (name: string): string => str(at(all.find((e) => e.name === name)?.schema, 'description'));
+    for (const name of ['sale.completed.v1', 'sale.completed.v2', 'sale.completed.v3', 'return.received.v2', 'refund.issued.v2']) expect(description(name)).toContain('ISO 4217');
+    expect(description('sale.completed.v2')).toContain('10^15 minor units');
+    expect(description('sale.completed.v3')).toContain('10^13 currency units');
+    for (const name of ['sale.completed.v3', 'return.received.v2', 'refund.issued.v2']) expect(description(name)).toContain('read exactly');
+    for (const name of ['return.received.v1', 'refund.issued.v1']) expect(description(name)).toContain('reporting currency');
+    expect(description('ticket.rated.v1')).not.toContain('currency');
   });
 
   it.each(all.map((e) => [e.name, e] as const))('%s is a closed draft 2020-12 schema of the envelope', (name, e) => {
@@ -268,6 +288,11 @@ describe('event JSON Schemas', () => {
     const line = at(sale?.schema, 'properties', 'payload', 'properties', 'lines', 'items');
     expect(at(line, 'required')).not.toContain('discount_minor');
     expect(at(line, 'properties', 'discount_minor', 'default')).toBe(0);
+    const v3 = all.find((e) => e.name === 'sale.completed.v3');
+    const lineV3 = at(v3?.schema, 'properties', 'payload', 'properties', 'lines', 'items');
+    expect(at(lineV3, 'required')).not.toContain('discount');
+    expect(at(lineV3, 'properties', 'discount', 'default')).toBe('0');
+    expect(at(v3?.schema, 'properties', 'payload', 'required')).not.toContain('payment_method');
   });
 
   describe.each(samples().map((s) => [`${s.type}.v${s.version}`, s] as const))('%s', (name, s) => {
@@ -312,5 +337,15 @@ describe('event JSON Schemas', () => {
     expect(validate(withLine({ category: '零食' }))).toBe(true);
     expect(validate(envelope('sale.completed', 2, salePayloadV2(), { event_id: "x'; DROP TABLE sales; --" }))).toBe(false);
     expect(validate(envelope('sale.completed', 2, salePayloadV2(), { occurred_at: '2026-07-15T09:30:00' }))).toBe(false);
+  });
+
+  it('carry the form of a decimal amount: a string of digits with up to 6 decimals', () => {
+    const validate = compile(all.find((e) => e.name === 'sale.completed.v3')?.schema ?? {});
+    const withLine = (line: Json): Json => envelope('sale.completed', 3, salePayloadV3({ lines: [saleLineV3(line)] }));
+    for (const price of ['0.001', '12', '12.345678', '0']) expect(validate(withLine({ unit_price: price }))).toBe(true);
+    for (const price of ['0.0000001', '-1.5', '1e-3', '01.5', '.5', '1.', '1,5', ' 1.5', '']) expect(validate(withLine({ unit_price: price }))).toBe(false);
+    expect(validate(withLine({ unit_price: 12.5 }))).toBe(false);
+    expect(validate(withLine({ discount: 2.5 }))).toBe(false);
+    expect(validate(withLine({ unit_price_minor: 1_250 }))).toBe(false);
   });
 });

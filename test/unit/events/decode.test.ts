@@ -1,12 +1,15 @@
 import { REJECT_REASONS, decodeEvent, type DecodeResult } from '../../../schemas/events/decode.js';
 import { EVENT_SCHEMAS } from '../../../schemas/events/registry.js';
-import { OCCURRED_AT, REJECT_CODES, SENT_AT_MS, TOPIC, envelope, org, sample, saleLine, salePayloadV1, salePayloadV2, samples, type Json } from './sample-events.js';
+import { OCCURRED_AT, REJECT_CODES, SENT_AT_MS, TOPIC, envelope, org, sample, saleLine, saleLineV3, salePayloadV1, salePayloadV2, salePayloadV3, samples, type Json } from './sample-events.js';
 
 // Expected outcomes below follow the written contract (schemas/events/*.ts), stated here by
 // value: limits, codes and topics are literals, never read back from the code under test.
 
-/** Largest accepted message: 256 KiB. */
-const MAX_EVENT_BYTES = 262_144;
+/** Largest accepted message: 8 MiB. */
+const MAX_EVENT_BYTES = 8_388_608;
+
+/** Most lines one sale may carry, in every version. */
+const MAX_SALE_LINES = 10_000;
 
 const CODES = REJECT_CODES;
 type Code = (typeof CODES)[number];
@@ -48,10 +51,22 @@ function without(obj: Json, key: string): Json {
 const saleV2 = (payload: Json = {}, overrides: Json = {}): Json => envelope('sale.completed', 2, salePayloadV2(payload), overrides);
 /** A sale.completed v2 whose only line has the given fields replaced. */
 const saleWithLine = (line: Json): Json => saleV2({ lines: [saleLine(line)] });
+/** A sale.completed v3 with payload fields replaced. */
+const saleV3 = (payload: Json = {}, overrides: Json = {}): Json => envelope('sale.completed', 3, salePayloadV3(payload), overrides);
+/** A sale.completed v3 whose only line has the given fields replaced. */
+const saleV3WithLine = (line: Json): Json => saleV3({ lines: [saleLineV3(line)] });
+const returnReceivedV2 = (payload: Json = {}): Json =>
+  envelope('return.received', 2, { return_id: 'R-1', sku: 'A', quantity: 1, amount: '11.25', currency: 'CNY', reason: 'x', ...payload });
+const refundIssuedV2 = (payload: Json = {}, overrides: Json = {}): Json => envelope('refund.issued', 2, { return_id: 'R-1', amount: '11.25', currency: 'CNY', ...payload }, overrides);
 const ticketRated = (rating: unknown): Json => envelope('ticket.rated', 1, { ticket_id: 'T-501', rating });
 /** Lines as small as the contract allows, so that many fit in one message. */
 const shortLines = (n: number): Json[] =>
   Array.from({ length: n }, (_, i) => ({ line_no: i + 1, sku: 'A', category: 'x', quantity: 1, unit_price_minor: 1 }));
+/** v3 lines as a wholesale invoice writes them: every field, prices with six decimals. */
+const fullLinesV3 = (n: number): Json[] =>
+  Array.from({ length: n }, (_, i) =>
+    saleLineV3({ line_no: i + 1, sku: `SKU-${String(i).padStart(6, '0')}`, category: '五金 Hardware', quantity: 1 + (i % 500), unit_price: '12.345678', discount: '0.000001', unit_cost: '8.000001' }),
+  );
 /** A JSON text padded with spaces (still valid JSON) to exactly `size` bytes. */
 function padded(value: unknown, size: number): Uint8Array {
   const text = JSON.stringify(value);
@@ -72,10 +87,11 @@ describe('decodeEvent accepts', () => {
   it.each([
     ['optional fields left out', envelope('sale.completed', 1, { sale_id: 'S-1', currency: 'CNY', lines: [{ line_no: 1, sku: 'A', category: 'x', quantity: 1, unit_price_minor: 0 }] })],
     ['a discount equal to the line amount', saleWithLine({ quantity: 2, unit_price_minor: 1_250, discount_minor: 2_500 })],
-    ['the largest quantity and line number', saleWithLine({ line_no: 1_000, quantity: 100_000, unit_price_minor: 10_000_000_000, discount_minor: 0 })],
+    ['the largest quantity and line number', saleWithLine({ line_no: 65_535, quantity: 100_000, unit_price_minor: 10_000_000_000, discount_minor: 0 })],
     ['the largest unit price', saleWithLine({ quantity: 1, unit_price_minor: 10_000_000_000_000, discount_minor: 10_000_000_000_000, unit_cost_minor: 10_000_000_000_000 })],
     ['a line amount of exactly 10^15 minor units', saleWithLine({ quantity: 100, unit_price_minor: 10_000_000_000_000 })],
-    ['500 short lines', saleV2({ lines: shortLines(500) })],
+    ['10,000 short lines in a v2 sale', saleV2({ lines: shortLines(MAX_SALE_LINES) })],
+    ['10,000 short lines in a v1 sale', envelope('sale.completed', 1, salePayloadV1({ lines: shortLines(MAX_SALE_LINES) }))],
     ['a 128-character event id and 64-character entity ids', saleV2({ sale_id: `S${'9'.repeat(63)}` }, { event_id: `e${'.:_-9'.repeat(25)}xx` })],
     ['a 120-character label in any script', saleWithLine({ category: '零食 & Café — 50% off'.padEnd(120, '·') })],
     ['UTC written as Z', saleV2({}, { occurred_at: '2026-07-15T01:30:00Z' })],
@@ -116,6 +132,81 @@ describe('decodeEvent accepts', () => {
   });
 });
 
+describe('decodeEvent reads decimal money (sale v3, return and refund v2)', () => {
+  it.each([
+    ['a tenth of a fen', '0.001'],
+    ['a millionth', '0.000001'],
+    ['six decimals', '12.345678'],
+    ['a whole amount', '12'],
+    ['trailing zeros', '12.500000'],
+    ['zero', '0'],
+    ['the largest amount, 10^13', '10000000000000'],
+  ])('a unit price of %s ("%s"), kept as written', (_name, price) => {
+    const event = accepted(decode(json(saleV3WithLine({ quantity: 1, unit_price: price, discount: '0', unit_cost: price }))));
+    expect(event).toMatchObject({ payload: { lines: [{ unit_price: price, discount: '0', unit_cost: price }] } });
+  });
+
+  it('a discount equal to the line amount, to the millionth', () => {
+    expect(decode(json(saleV3WithLine({ quantity: 3, unit_price: '0.333333', discount: '0.999999' }))).ok).toBe(true);
+  });
+
+  it('fills in a left-out discount as "0" and leaves a left-out unit cost out', () => {
+    const event = accepted(decode(json(saleV3({ lines: [without(without(saleLineV3(), 'discount'), 'unit_cost')] }))));
+    const [line] = (event['payload'] as { lines: Json[] }).lines;
+    expect(line).toEqual({ line_no: 1, sku: 'SKU-1001', category: 'Snacks', quantity: 2, unit_price: '12.50', discount: '0' });
+  });
+
+  it('with or without a payment method', () => {
+    expect(decode(json(saleV3({ payment_method: 'card' }))).ok).toBe(true);
+    expect(accepted(decode(json(saleV3())))['payload']).not.toHaveProperty('payment_method');
+  });
+
+  it('in any ISO 4217 currency of a country, whatever its minor unit', () => {
+    for (const currency of ['CNY', 'HKD', 'MOP', 'USD', 'JPY', 'KWD']) {
+      expect(decode(json(saleV3({ currency }))).ok).toBe(true);
+      expect(decode(json(envelope('sale.completed', 1, salePayloadV1({ currency })))).ok).toBe(true);
+      expect(decode(json(returnReceivedV2({ currency })), TOPIC.returns).ok).toBe(true);
+      expect(decode(json(refundIssuedV2({ currency })), TOPIC.returns).ok).toBe(true);
+    }
+  });
+
+  it('a return and a refund with a decimal amount and its currency', () => {
+    expect(accepted(decode(json(returnReceivedV2({ amount: '0.001', currency: 'HKD' })), TOPIC.returns))['payload']).toMatchObject({ amount: '0.001', currency: 'HKD' });
+    expect(accepted(decode(json(refundIssuedV2({ amount: '1234.567891', currency: 'USD' })), TOPIC.returns))['payload']).toMatchObject({ amount: '1234.567891', currency: 'USD' });
+  });
+
+  it.each([2_000, MAX_SALE_LINES])('a v3 sale of %i full lines, well within the size limit', (n) => {
+    const value = json(saleV3({ lines: fullLinesV3(n) }));
+    expect(value.length).toBeLessThan(MAX_EVENT_BYTES);
+    const event = accepted(decode(value));
+    const lines = (event['payload'] as { lines: Json[] }).lines;
+    expect(lines).toHaveLength(n);
+    expect(lines.at(-1)).toMatchObject({ line_no: n, unit_price: '12.345678' });
+  });
+
+  it('line numbers up to 65,535, in any order', () => {
+    const lines = [saleLineV3({ line_no: 65_535 }), saleLineV3({ line_no: 7 }), saleLineV3({ line_no: 1 })];
+    expect(decode(json(saleV3({ lines }))).ok).toBe(true);
+  });
+});
+
+describe('decodeEvent reads the earlier versions as before', () => {
+  it.each([
+    ['sale.completed', 1, TOPIC.sales],
+    ['sale.completed', 2, TOPIC.sales],
+    ['return.received', 1, TOPIC.returns],
+    ['refund.issued', 1, TOPIC.returns],
+  ] as const)('%s v%i: minor units, decoded unchanged', (type, version, topic) => {
+    const s = sample(type, version);
+    expect(accepted(decode(json(s.event), topic))).toEqual(s.decoded);
+  });
+
+  it('still refuses fractional minor units and a v3 field in a v1 sale', () => {
+    expect(rejection(decode(json(envelope('sale.completed', 1, salePayloadV1({ lines: [saleLine({ unit_price_minor: 12.5 })] }))))).code).toBe('schema_violation');
+    expect(rejection(decode(json(envelope('sale.completed', 1, salePayloadV1({ lines: [saleLine({ unit_price: '12.50' })] }))))).reason).toContain('unit_price');
+  });
+});
+
 interface RejectCase {
   name: string;
   value: Uint8Array | null;
@@ -131,8 +222,9 @@ const truncated = JSON.stringify(saleV2());
 
 const REJECTS: RejectCase[] = [
   // Size is checked before anything is decoded.
-  { name: `${MAX_EVENT_BYTES + 1} bytes of valid JSON`, value: padded(saleV2(), MAX_EVENT_BYTES + 1), code: 'oversized', mentions: ['262145 bytes'] },
-  { name: 'a megabyte of garbage', value: new Uint8Array(1_048_576).fill(0xff), code: 'oversized' },
+  { name: `${MAX_EVENT_BYTES + 1} bytes of valid JSON`, value: padded(saleV2(), MAX_EVENT_BYTES + 1), code: 'oversized', mentions: ['8388609 bytes', '8388608 allowed'] },
+  { name: '9 MiB of garbage', value: new Uint8Array(9 * 1_048_576).fill(0xff), code: 'oversized' },
+  { name: 'a megabyte of garbage, within the size limit', value: new Uint8Array(1_048_576).fill(0xff), code: 'invalid_utf8' },
 
   // Bytes that are not UTF-8, inside otherwise well-formed JSON.
   { name: 'a 0xFF byte', value: concat('{"type":"sale.completed","x":"', [0xff], '"}'), code: 'invalid_utf8', mentions: ['UTF-8'] },
@@ -172,7 +264,8 @@ const REJECTS: RejectCase[] = [
   { name: 'an inherited property name as type', value: json(saleV2({}, { type: 'constructor' })), code: 'unknown_type' },
   { name: '__proto__ as type', value: json(saleV2({}, { type: '__proto__' })), code: 'unknown_type' },
 
-  { name: 'an unknown version', value: json(saleV2({}, { version: 3 })), code: 'unknown_version', mentions: ['sale.completed', 'version 3', 'known: 1, 2'] },
+  { name: 'an unknown version', value: json(saleV2({}, { version: 9 })), code: 'unknown_version', mentions: ['sale.completed', 'version 9', 'known: 1, 2, 3'] },
+  { name: 'a refund version that does not exist', topic: TOPIC.returns, value: json(refundIssuedV2({}, { version: 3 })), code: 'unknown_version', mentions: ['refund.issued', 'version 3', 'known: 1, 2'] },
   { name: 'version 0', value: json(saleV2({}, { version: 0 })), code: 'unknown_version' },
   { name: 'a fractional version', value: json(saleV2({}, { version: 1.5 })), code: 'unknown_version' },
   { name: 'the version as a string', value: json(saleV2({}, { version: '2' })), code: 'unknown_version', mentions: ['"2"'] },
@@ -227,13 +320,66 @@ const REJECTS: RejectCase[] = [
   { name: 'a discount greater than the line amount', value: json(saleWithLine({ quantity: 2, unit_price_minor: 1_250, discount_minor: 2_501 })), code: 'schema_violation', mentions: ['payload.lines.0.discount_minor', 'discount exceeds the line amount'] },
   { name: 'duplicate line numbers', value: json(saleV2({ lines: [saleLine({ line_no: 1 }), saleLine({ line_no: 1, sku: 'SKU-2' })] })), code: 'schema_violation', mentions: ['payload.lines', 'line numbers repeat'] },
   { name: 'no lines', value: json(saleV2({ lines: [] })), code: 'schema_violation', mentions: ['payload.lines'] },
-  { name: '501 lines', value: json(saleV2({ lines: shortLines(501) })), code: 'schema_violation', mentions: ['payload.lines'] },
+  { name: '10,001 lines', value: json(saleV2({ lines: shortLines(MAX_SALE_LINES + 1) })), code: 'schema_violation', mentions: ['payload.lines'] },
+  { name: '10,001 lines in a v3 sale', value: json(saleV3({ lines: fullLinesV3(MAX_SALE_LINES + 1) })), code: 'schema_violation', mentions: ['payload.lines'] },
   { name: 'a line amount above 10^15 minor units', value: json(saleWithLine({ quantity: 101, unit_price_minor: 10_000_000_000_000, discount_minor: 0 })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price_minor', 'line amount'] },
   { name: 'line number 0', value: json(saleWithLine({ line_no: 0 })), code: 'schema_violation', mentions: ['payload.lines.0.line_no'] },
+  { name: 'line number 65,536', value: json(saleWithLine({ line_no: 65_536 })), code: 'schema_violation', mentions: ['payload.lines.0.line_no'] },
+  { name: 'line number 65,536 in a v3 sale', value: json(saleV3WithLine({ line_no: 65_536 })), code: 'schema_violation', mentions: ['payload.lines.0.line_no'] },
   { name: 'no items in an order', value: json(envelope('order.placed', 1, { order_id: 'O-1', item_count: 0, promised_delivery_at: OCCURRED_AT })), topic: TOPIC.orders, code: 'schema_violation', mentions: ['payload.item_count'] },
   { name: 'a rating of 6', value: json(ticketRated(6)), topic: TOPIC.tickets, code: 'schema_violation', mentions: ['payload.rating'] },
   { name: 'a rating of 0', value: json(ticketRated(0)), topic: TOPIC.tickets, code: 'schema_violation', mentions: ['payload.rating'] },
   { name: 'a rating of 4.5', value: json(ticketRated(4.5)), topic: TOPIC.tickets, code: 'schema_violation', mentions: ['payload.rating'] },
+
+  // Decimal money (sale.completed v3, return.received v2, refund.issued v2): a string of
+  // digits with at most six decimals, nothing else.
+  { name: 'a price with 7 decimals', value: json(saleV3WithLine({ unit_price: '0.0000001' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price', 'at most 6 decimals'] },
+  { name: 'a negative price', value: json(saleV3WithLine({ unit_price: '-1.5' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price', 'no sign'] },
+  { name: 'a price with a plus sign', value: json(saleV3WithLine({ unit_price: '+1.5' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a price with an exponent', value: json(saleV3WithLine({ unit_price: '1e-3' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price', 'no sign or exponent'] },
+  { name: 'a price as a JSON number', value: json(saleV3WithLine({ unit_price: 12.5 })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price', 'string'] },
+  { name: 'a price with a leading zero', value: json(saleV3WithLine({ unit_price: '01.5' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a price without a whole part', value: json(saleV3WithLine({ unit_price: '.5' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a price ending in a point', value: json(saleV3WithLine({ unit_price: '1.' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a price with a decimal comma', value: json(saleV3WithLine({ unit_price: '1,5' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a price with spaces', value: json(saleV3WithLine({ unit_price: ' 1.5' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'an empty price', value: json(saleV3WithLine({ unit_price: '' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a price above 10^13', value: json(saleV3WithLine({ quantity: 1, unit_price: '10000000000000.000001', discount: '0' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price', '10^13'] },
+  { name: 'a v3 line amount above 10^13', value: json(saleV3WithLine({ quantity: 2, unit_price: '5000000000000.5', discount: '0' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price', 'line amount exceeds 10^13'] },
+  { name: 'a fractional quantity in a v3 line', value: json(saleV3WithLine({ quantity: 1.5 })), code: 'schema_violation', mentions: ['payload.lines.0.quantity', 'whole number'] },
+  { name: 'a v3 quantity too large for JSON to hold', value: bytes(JSON.stringify(saleV3WithLine({ quantity: 7 })).replace('"quantity":7', '"quantity":1e400')), code: 'schema_violation', mentions: ['payload.lines.0.quantity'] },
+  { name: 'a null price', value: json(saleV3WithLine({ unit_price: null })), code: 'schema_violation', mentions: ['payload.lines.0.unit_price'] },
+  { name: 'a negative discount', value: json(saleV3WithLine({ discount: '-2.50' })), code: 'schema_violation', mentions: ['payload.lines.0.discount'] },
+  { name: 'a discount as a JSON number', value: json(saleV3WithLine({ discount: 2.5 })), code: 'schema_violation', mentions: ['payload.lines.0.discount'] },
+  { name: 'a unit cost with 7 decimals', value: json(saleV3WithLine({ unit_cost: '8.0000001' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_cost'] },
+  { name: 'a unit cost with an exponent', value: json(saleV3WithLine({ unit_cost: '8E0' })), code: 'schema_violation', mentions: ['payload.lines.0.unit_cost'] },
+  // 2 × 12.50 = 25.00; a millionth more is refused.
+  { name: 'a v3 discount greater than the line amount', value: json(saleV3WithLine({ quantity: 2, unit_price: '12.50', discount: '25.000001' })), code: 'schema_violation', mentions: ['payload.lines.0.discount', 'discount exceeds the line amount'] },
+  { name: 'minor units in a v3 line', value: json(saleV3WithLine({ unit_price_minor: 1_250 })), code: 'schema_violation', mentions: ['payload.lines.0', 'unit_price_minor'] },
+  { name: 'a decimal price in a v2 line', value: json(saleV2({ lines: [saleLineV3()] })), code: 'schema_violation', mentions: ['payload.lines.0', 'unit_price'] },
+  { name: 'a v3 sale without currency', value: json(envelope('sale.completed', 3, without(salePayloadV3(), 'currency'))), code: 'schema_violation', mentions: ['payload.currency'] },
+  { name: 'a returned amount with 7 decimals', topic: TOPIC.returns, value: json(returnReceivedV2({ amount: '0.1234567' })), code: 'schema_violation', mentions: ['payload.amount'] },
+  { name: 'a returned amount as a JSON number', topic: TOPIC.returns, value: json(returnReceivedV2({ amount: 11.25 })), code: 'schema_violation', mentions: ['payload.amount'] },
+  { name: 'a negative refund', topic: TOPIC.returns, value: json(refundIssuedV2({ amount: '-11.25' })), code: 'schema_violation', mentions: ['payload.amount'] },
+  { name: 'a refund with an exponent', topic: TOPIC.returns, value: json(refundIssuedV2({ amount: '1.125e1' })), code: 'schema_violation', mentions: ['payload.amount'] },
+  { name: 'a v2 refund without currency', topic: TOPIC.returns, value: json(envelope('refund.issued', 2, { return_id: 'R-1', amount: '11.25' })), code: 'schema_violation', mentions: ['payload.currency'] },
+  { name: 'a v2 refund in minor units', topic: TOPIC.returns, value: json(envelope('refund.issued', 2, { return_id: 'R-1', amount_minor: 1_125, currency: 'CNY' })), code: 'schema_violation', mentions: ['payload', 'amount_minor'] },
+  { name: 'a currency in a v1 refund', topic: TOPIC.returns, value: json(envelope('refund.issued', 1, { return_id: 'R-1', amount_minor: 1_125, currency: 'CNY' })), code: 'schema_violation', mentions: ['payload', 'currency'] },
+  { name: 'a currency in a v1 return', topic: TOPIC.returns, value: json(envelope('return.received', 1, { return_id: 'R-1', sku: 'A', quantity: 1, amount_minor: 1_125, currency: 'CNY', reason: 'x' })), code: 'schema_violation', mentions: ['payload', 'currency'] },
+
+  // Currencies: only ISO 4217 currencies of a country, refused by name in every version that carries one.
+  ...(['XYZ', 'XAU'] as const).flatMap((code): RejectCase[] => {
+    const mentions = ['payload.currency', `${code} is not an ISO 4217 currency code`];
+    return [
+      { name: `${code} in a v1 sale`, value: json(envelope('sale.completed', 1, salePayloadV1({ currency: code }))), code: 'schema_violation', mentions },
+      { name: `${code} in a v2 sale`, value: json(saleV2({ currency: code })), code: 'schema_violation', mentions },
+      { name: `${code} in a v3 sale`, value: json(saleV3({ currency: code })), code: 'schema_violation', mentions },
+      { name: `${code} in a v2 return`, topic: TOPIC.returns, value: json(returnReceivedV2({ currency: code })), code: 'schema_violation', mentions },
+      { name: `${code} in a v2 refund`, topic: TOPIC.returns, value: json(refundIssuedV2({ currency: code })), code: 'schema_violation', mentions },
+    ];
+  }),
+  { name: 'the testing code XTS', value: json(saleV3({ currency: 'XTS' })), code: 'schema_violation', mentions: ['payload.currency', 'XTS is not an ISO 4217 currency code'] },
+  { name: 'a currency of two letters', value: json(saleV3({ currency: 'CN' })), code: 'schema_violation', mentions: ['payload.currency', 'ISO 4217'] },
 
   // Times.
   { name: '30 February', value: json(saleV2({}, { occurred_at: '2026-02-30T10:00:00+08:00' })), code: 'schema_violation', mentions: ['occurred_at', 'not a real calendar date'] },

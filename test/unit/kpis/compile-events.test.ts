@@ -6,13 +6,14 @@ import { parsePeriod, previousPeriod } from '../../../schemas/calendar/index.js'
 const calendar = { timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 };
 const period = parsePeriod('quarter', '2026-Q3', calendar);
 const previous = previousPeriod(period, calendar);
-const ask = (over: Partial<KpiEventsRequest> = {}): KpiEventsRequest => ({ kpi: 'net_sales', period, previous, level: 'company', unit: 'all', page: { number: 1, size: 50 }, ...over });
+const money = { reportingCurrency: 'CNY', timeZone: 'Asia/Shanghai' };
+const ask = (over: Partial<KpiEventsRequest> = {}): KpiEventsRequest => ({ kpi: 'net_sales', period, previous, level: 'company', unit: 'all', page: { number: 1, size: 50 }, money, ...over });
 const measures = Object.values(MEASURES) as Measure[];
 
 describe('measures: one row-level definition', () => {
   it('derives every aggregate the close runs from the measure as rows', () => {
     for (const m of measures) expect(m.sql).toBe(aggregateSql(m.row));
-    const close = compileKpis({ kpis: KPI_IDS, period, previous, levels: LEVELS }).sql;
+    const close = compileKpis({ kpis: KPI_IDS, period, previous, levels: LEVELS, money }).sql;
     for (const m of measures) expect(close).toContain(m.sql);
   });
 });
@@ -47,8 +48,10 @@ describe('compileKpiEvents', () => {
     expect(q.page).toContain('FROM return_events FINAL WHERE');
     expect(q.page).not.toMatch(/order_events|ticket_events|kpi_targets/);
     // net_sales = sales_net_minor − returns_refund_minor; no denominator.
-    expect(q.page).toContain('CAST(toFloat64(net_minor), \'Nullable(Float64)\') AS e_num');
-    expect(q.page).toContain("CAST(- toFloat64(if(type = 'refund.issued', amount_minor, 0)), 'Nullable(Float64)') AS e_num");
+    // Money: each row's exact amount (micros, from minor units where the event has no decimals) at the row's rate, in hundredths.
+    expect(q.page).toContain("CAST(toFloat64(toFloat64(ifNull(net_micro, toInt128(net_minor) * transform(currency, ['BHD'");
+    expect(q.page).toContain(' * fx_rate) / 1e14), \'Nullable(Float64)\') AS e_num');
+    expect(q.page).toMatch(/CAST\(- toFloat64\(if\(type = 'refund\.issued', toFloat64\(ifNull\(amount_micro, toInt128\(amount_minor\) \* transform\(if\(currency = '', \{p_reporting: String\}, currency\)/);
     expect(q.page).toContain("CAST(NULL, 'Nullable(Float64)') AS e_den");
     expect(q.page).toContain("toString('all') = {p_unit: String}");
     // Arrival: the first copy of each event, so a replayed duplicate is not late.

@@ -6,6 +6,7 @@ import { parsePeriod, previousPeriod } from '../../../schemas/calendar/index.js'
 const calendar = { timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 };
 const period = parsePeriod('month', '2026-07', calendar);
 const previous = previousPeriod(period, calendar);
+const money = { reportingCurrency: 'CNY', timeZone: 'Asia/Shanghai' };
 
 describe('KPI catalog', () => {
   it('gives every KPI a unique id, Chinese and English labels, a unit, a direction and a definition', () => {
@@ -37,40 +38,57 @@ describe('KPI catalog', () => {
 
 describe('compileKpis', () => {
   it('binds the period as parameters and never inlines a value', () => {
-    const q = compileKpi('net_sales', period, previous, 'store');
-    expect(q.params).toMatchObject({ p_start: '2026-06-30 16:00:00.000', p_end: '2026-07-31 16:00:00.000', p_grain: 'month', p_period: '2026-07', p_levels: ['store'] });
+    const q = compileKpi('net_sales', period, previous, 'store', money);
+    expect(q.params).toMatchObject({ p_start: '2026-06-30 16:00:00.000', p_end: '2026-07-31 16:00:00.000', p_grain: 'month', p_period: '2026-07', p_levels: ['store'], p_reporting: 'CNY', p_time_zone: 'Asia/Shanghai' });
     expect(q.sql).toContain("{p_start: DateTime64(3, 'UTC')}");
     expect(q.sql).not.toContain('2026');
-    expect(q.columns).toEqual(['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value']);
+    expect(q.columns).toEqual(['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing']);
   });
 
   it('scans only the sources the KPIs asked for draw on', () => {
-    const sql = compileKpi('on_time_delivery_rate', period, previous, 'region').sql;
+    const sql = compileKpi('on_time_delivery_rate', period, previous, 'region', money).sql;
     expect(sql).toContain('FROM order_events');
     expect(sql).not.toMatch(/sale_lines|return_events|ticket_events|kpi_targets/);
-    const net = compileKpi('net_sales', period, previous, 'company').sql;
+    const net = compileKpi('net_sales', period, previous, 'company', money).sql;
     expect(net).toContain('sale_lines FINAL');
     expect(net).toContain('return_events FINAL');
     expect(net).not.toContain('order_events');
   });
 
   it('fans rows out to the levels asked for and no others', () => {
-    const sql = compileKpis({ kpis: ['units_sold'], period, previous, levels: ['store', 'channel'] }).sql;
+    const sql = compileKpis({ kpis: ['units_sold'], period, previous, levels: ['store', 'channel'], money }).sql;
     expect(sql).toContain("('store', toString(store), toString(region))");
     expect(sql).toContain("('channel', toString(channel)");
     expect(sql).not.toContain("('region',");
   });
 
   it('produces one statement for all KPIs and levels at once', () => {
-    const q = compileKpis({ kpis: KPI_IDS, period, previous, levels: LEVELS });
+    const q = compileKpis({ kpis: KPI_IDS, period, previous, levels: LEVELS, money });
     expect(q.sql.split(';')).toHaveLength(1);
     for (const id of KPI_IDS) expect(q.sql).toContain(`tuple('${id}'`);
   });
 
+  it('converts money at the business day\'s rate into the reporting currency, rounds each total once, and names what is missing', () => {
+    const q = compileKpi('net_sales', period, previous, 'store', { reportingCurrency: 'HKD', timeZone: 'Asia/Hong_Kong' });
+    expect(q.params).toMatchObject({ p_reporting: 'HKD', p_time_zone: 'Asia/Hong_Kong' });
+    // Groups by currency and business day, joins the rates in force, and keeps the day of a missing rate.
+    expect(q.sql).toContain('GROUP BY region, store, department, channel, fx_currency, fx_day');
+    expect(q.sql).toContain('FROM fx_rates WHERE to_currency = {p_reporting: String}');
+    expect(q.sql).toContain("toDate(occurred_at, {p_time_zone: String})");
+    expect(q.sql).toContain("[concat(fx_currency, ' ', toString(fx_day))]");
+    expect(q.sql).toContain('intDiv(');
+    expect(q.sql).toContain('k.6 AS missing');
+    expect(q.sql).not.toMatch(/HKD|Hong_Kong/);
+    // KPIs without money carry an empty list and no conversion.
+    const units = compileKpi('units_sold', period, previous, 'store', money).sql;
+    expect(units).not.toContain('fx_rates');
+    expect(units).toContain("CAST([], 'Array(String)')");
+  });
+
   it('refuses empty and unknown requests', () => {
-    expect(() => compileKpis({ kpis: [], period, previous, levels: ['store'] })).toThrow(/no KPI/);
-    expect(() => compileKpis({ kpis: ['net_sales'], period, previous, levels: [] })).toThrow(/no level/);
-    expect(() => compileKpis({ kpis: ['net_sales'], period, previous, levels: ['galaxy' as never] })).toThrow(/unknown level "galaxy"/);
+    expect(() => compileKpis({ kpis: [], period, previous, levels: ['store'], money })).toThrow(/no KPI/);
+    expect(() => compileKpis({ kpis: ['net_sales'], period, previous, levels: [], money })).toThrow(/no level/);
+    expect(() => compileKpis({ kpis: ['net_sales'], period, previous, levels: ['galaxy' as never], money })).toThrow(/unknown level "galaxy"/);
   });
 });
 

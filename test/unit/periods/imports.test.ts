@@ -1,4 +1,4 @@
-import { parseImportCsv, validateImport } from '../../../services/periods/imports.js';
+import { parseImportCsv, validateImport, validateRates } from '../../../services/periods/imports.js';
 import { UsageError } from '../../../services/shared/errors.js';
 
 const calendar = { timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 };
@@ -115,5 +115,47 @@ describe('numbers in imports are read strictly', () => {
       { ...input, unit: 'S001', value: -0.5, numerator: null, denominator: null },
       { ...input, unit: 'S002', value: 0.25, numerator: 3, denominator: 12 },
     ]);
+  });
+});
+
+describe('exchange rate imports', () => {
+  const business = { ...calendar, reportingCurrency: 'CNY' };
+
+  it('keeps rates exactly as written, into the reporting currency unless the file names another', () => {
+    const rates = parseImportCsv('rates', 'day,currency,rate,to\n2026-05-04,HKD,0.9213456789,\n2026-05-04,MOP,0.8944,CNY\n2026-05-04,USD,7.1,HKD\n', business);
+    expect(rates).toEqual([
+      { day: '2026-05-04', currency: 'HKD', to_currency: 'CNY', rate: '0.9213456789' },
+      { day: '2026-05-04', currency: 'MOP', to_currency: 'CNY', rate: '0.8944' },
+      { day: '2026-05-04', currency: 'USD', to_currency: 'HKD', rate: '7.1' },
+    ]);
+    // JSON rows may give the rate as a number; it is read as its decimal text.
+    expect(validateRates([{ day: '2026-05-05', currency: 'HKD', rate: 0.92 }], 'CNY')).toEqual([{ day: '2026-05-05', currency: 'HKD', to_currency: 'CNY', rate: '0.92' }]);
+  });
+
+  it('refuses a whole file for one bad row, naming every problem by line', () => {
+    const csv = [
+      'day,currency,rate',
+      '2026-02-30,HKD,0.92', // no such day
+      '2026-05-04,XYZ,0.92', // not a currency
+      '2026-05-04,HKD,1e-1', // exponent
+      '2026-05-04,HKD,0', // not above 0
+      '2026-05-04,HKD,0.12345678901', // eleven decimals
+      '2026-05-04,CNY,1', // itself
+      '2026-05-05,HKD,0.92',
+      '2026-05-05,HKD,0.93', // the same day twice
+      '2026-05-06,HKD,-0.9',
+    ].join('\n');
+    const message = problems(() => parseImportCsv('rates', csv, business));
+    expect(message).toMatch(/^rates import refused, nothing stored \(8 problems\)/);
+    expect(message).toContain('line 2: day: not a real calendar day');
+    expect(message).toContain('line 3: currency: XYZ is not an ISO 4217 currency code');
+    expect(message).toMatch(/line 4: rate: expected a decimal rate/);
+    expect(message).toContain('line 5: rate: a rate must be above 0');
+    expect(message).toMatch(/line 6: rate: expected a decimal rate/);
+    expect(message).toContain('line 7: currency: CNY converts into itself');
+    expect(message).toContain('line 9: the same day and currencies as line 8');
+    expect(message).toMatch(/line 10: rate: expected a decimal rate/);
+    expect(problems(() => parseImportCsv('rates', 'day,currency,price\n2026-05-04,HKD,1\n', business))).toMatch(/unknown column price; a rates file has day, currency, rate, to/);
+    expect(problems(() => parseImportCsv('rates', 'day,currency,rate\n', business))).toBe('no rates rows to import');
   });
 });

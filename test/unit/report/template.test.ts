@@ -40,7 +40,7 @@ describe('html templates', () => {
 describe('labels', () => {
   it('formats values the way kpi values prints them', () => {
     expect(formatValue('ratio', 0.84104, 'en')).toBe('84.10%');
-    expect(formatValue('CNY', 2557209.99, 'zh')).toBe('2,557,209.99');
+    expect(formatValue('money', 2557209.99, 'zh')).toBe('2,557,209.99');
     expect(formatValue('hours', 5.2, 'en')).toBe('5.20 h');
     expect(formatValue('count', 7518, 'en')).toBe('7,518');
     expect(formatValue('score', null, 'zh')).toBe('缺失');
@@ -48,8 +48,8 @@ describe('labels', () => {
 
   it('gives changes in percentage points for ratios, relative otherwise', () => {
     expect(formatChange('ratio', 0.8, 0.8123)).toBe('+1.23 pp');
-    expect(formatChange('CNY', 200, 150)).toBe('−25.0%');
-    expect(formatChange('CNY', null, 150)).toBe('—');
+    expect(formatChange('money', 200, 150)).toBe('−25.0%');
+    expect(formatChange('money', null, 150)).toBe('—');
   });
 
   it('reads a stored UTC instant as local time of the business zone', () => {
@@ -60,7 +60,7 @@ describe('labels', () => {
 describe('charts', () => {
   it('draws the same SVG for the same data, however many charts the process drew before', () => {
     const chart = (): string =>
-      kpiChart({ id: 'c1', title: '销售额', unit: 'CNY', categories: ['R01', 'R02'], series: [{ name: '本季度', role: 'current', values: [1, 2] }, { name: '目标', role: 'target', values: [2, null] }], width: 200, height: 120 }).toString();
+      kpiChart({ id: 'c1', title: '销售额', unit: 'money', categories: ['R01', 'R02'], series: [{ name: '本季度', role: 'current', values: [1, 2] }, { name: '目标', role: 'target', values: [2, null] }], width: 200, height: 120 }).toString();
     const first = chart();
     expect(chart()).toBe(first);
     expect(first).toMatch(/^<svg /);

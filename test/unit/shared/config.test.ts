@@ -11,7 +11,7 @@ describe('loadConfig', () => {
     expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'kpi-pipeline.v1' });
     expect(config.clickhouse.mode).toBe('embedded');
     expect(config.clickhouse.database).toBe('kpi');
-    expect(config.business).toEqual({ timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 });
+    expect(config.business).toEqual({ timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1, reportingCurrency: 'CNY' });
     expect(config.logLevel).toBe('info');
     expect(config.close).toEqual({ idPrefix: '', graceMs: 900_000, concurrency: 2, provisionalIntervalMs: 300_000, restateDebounceMs: 60_000, lateCheckMs: 30_000, scorecardsFile: undefined });
     expect(path.isAbsolute(config.paths.dataDir)).toBe(true);
@@ -32,6 +32,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ KAFKA_BROKERS: ' a:9092, b:9093 ,' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
 
+  it('reads the reporting currency', () => {
+    expect(loadConfig({ KPI_REPORTING_CURRENCY: ' HKD ' }).business.reportingCurrency).toBe('HKD');
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ KPI_TIME_ZONE: '', LOG_LEVEL: '' }).business.timeZone).toBe('Asia/Shanghai');
   });
@@ -40,6 +44,8 @@ describe('loadConfig', () => {
     ['KAFKA_BROKERS', 'localhost', 'host:port'],
     ['KPI_TIME_ZONE', 'Mars/Olympus_Mons', 'IANA time zone'],
     ['KPI_FISCAL_YEAR_START_MONTH', '13', 'KPI_FISCAL_YEAR_START_MONTH'],
+    ['KPI_REPORTING_CURRENCY', 'XYZ', 'ISO 4217'],
+    ['KPI_REPORTING_CURRENCY', 'cny', 'ISO 4217'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
     ['CLICKHOUSE_URL', 'ftp://x', 'http'],
     ['CLICKHOUSE_DATABASE', 'kpi; DROP TABLE x', 'letters, digits and _'],

@@ -142,7 +142,8 @@ describe('generateEvents', () => {
     expect(v1 / sales.length).toBeLessThan(0.4);
     const lineCounts = new Set(sales.map((sale) => sale.payload.lines.length));
     expect([...lineCounts].sort()).toEqual([1, 2, 3, 4, 5]);
-    const lines = sales.flatMap((sale) => sale.payload.lines);
+    expect(sales.filter((e) => e.version === 3)).toEqual([]);
+    const lines = sales.flatMap((sale) => (sale.version === 3 ? [] : sale.payload.lines));
     expect(lines.filter((l) => !Number.isInteger(l.unit_price_minor) || !Number.isInteger(l.discount_minor) || l.discount_minor > l.quantity * l.unit_price_minor)).toEqual([]);
     expect(new Set(lines.map((l) => l.category)).size).toBeGreaterThanOrEqual(6);
     expect(lines.some((l) => l.discount_minor > 0) && lines.some((l) => l.quantity > 1)).toBe(true);
@@ -215,8 +216,11 @@ describe('generateEvents', () => {
   it('makes malformed messages of every kind, all rejected, none equal to a valid message', () => {
     expect(ledger.malformed).toBeGreaterThanOrEqual(MALFORMED_KINDS.length);
     expect(Object.keys(ledger.byMalformedKind).sort()).toEqual([...MALFORMED_KINDS].sort());
-    const counts = Object.values(ledger.byMalformedKind);
+    // Round-robin: kinds without a cap come equally often; capped kinds stop at their cap.
+    const caps = new Map(MALFORMED_CATALOG.map((k) => [k.kind, k.maxPerRun]));
+    const counts = Object.entries(ledger.byMalformedKind).filter(([kind]) => caps.get(kind) === undefined).map(([, n]) => n);
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    for (const [kind, n] of Object.entries(ledger.byMalformedKind)) expect(n).toBeLessThanOrEqual(caps.get(kind) ?? Infinity);
     const validValues = new Set(valid.map((m) => m.value.toString('base64')));
     const rejectedAs = new Map(MALFORMED_CATALOG.map((k) => [k.kind, k.rejectedAs]));
     for (const m of messages.filter((x) => x.kind === 'malformed')) {

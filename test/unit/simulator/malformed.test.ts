@@ -1,5 +1,6 @@
 import { MAX_EVENT_BYTES, REJECT_REASONS, decodeEvent } from '../../../schemas/events/decode.js';
-import { EVENT_SCHEMAS, TOPICS, type BusinessEvent } from '../../../schemas/events/registry.js';
+import { MAX_SALE_LINES } from '../../../schemas/events/common.js';
+import { EVENT_SCHEMAS, FAMILY_TOPIC_MAX_BYTES, TOPICS, type BusinessEvent } from '../../../schemas/events/registry.js';
 import { generateEvents } from '../../../services/simulator/generate.js';
 import { MALFORMED_CATALOG, MALFORMED_KINDS } from '../../../services/simulator/malformed.js';
 import { Rng } from '../../../services/simulator/rng.js';
@@ -59,10 +60,10 @@ describe('malformed catalog', () => {
     if (!spec || !sale) throw new Error('fixture missing');
     const message = spec.make(new Rng('oversized'), sale);
     expect(message.value.length).toBeGreaterThan(MAX_EVENT_BYTES);
-    // Sendable: under the broker's default message.max.bytes.
-    expect(message.value.length).toBeLessThan(1_000_000);
+    // Sendable: under the family topics' max.message.bytes, so ingest is the one to refuse it.
+    expect(message.value.length).toBeLessThan(FAMILY_TOPIC_MAX_BYTES);
     const parsed = JSON.parse(message.value.toString('utf8')) as { payload: { lines: unknown[] } };
-    if (parsed.payload.lines.length <= 500) {
+    if (parsed.payload.lines.length <= MAX_SALE_LINES) {
       const schema = EVENT_SCHEMAS['sale.completed'].versions[sale.version];
       expect(schema.safeParse(parsed).success).toBe(true);
     }

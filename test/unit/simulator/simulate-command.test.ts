@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../../services/shared/errors.js';
 import { loadConfig } from '../../../services/shared/config.js';
@@ -48,6 +49,29 @@ describe('parseSimulateOptions', () => {
     expect(usageMessage(raw)).toMatch(message);
   });
 
+  it('accepts the money options, reading --currencies as comma-separated codes', () => {
+    const parsed = parseSimulateOptions({ ...DEFAULTS, largeSales: 0.001, finePrices: 1, currencies: ' hkd, MOP ', ratesOut: 'rates.csv' }, TODAY);
+    expect(parsed).toEqual({ ...DEFAULTS, largeSales: 0.001, finePrices: 1, currencies: ['HKD', 'MOP'], ratesOut: 'rates.csv' });
+  });
+
+  it.each<[Record<string, unknown>, RegExp]>([
+    [{ largeSales: 1.5 }, /--large-sales: expected a fraction from 0 to 1/],
+    [{ finePrices: -0.5 }, /--fine-prices: expected a fraction from 0 to 1/],
+    [{ finePrices: Number.NaN }, /--fine-prices: expected a number/],
+    [{ currencies: 'HKD,XYZ' }, /--currencies: XYZ is not an ISO 4217 currency code/],
+    [{ currencies: 'CNY' }, /--currencies: CNY is the reporting currency; list only other currencies/],
+    [{ currencies: 'HKD', stores: 3 }, /--currencies: .*1 currency needs at least 4 stores, got 3/],
+    [{ ratesOut: 'rates.csv' }, /--rates-out: needs --currencies/],
+    [{ largeSales: 0.5 }, /--large-sales: that is about [\d,]+ wholesale invoices of 1,000-5,000 lines, more than the 300 one run holds/],
+  ])('rejects the money option %j', (raw, message) => {
+    expect(usageMessage(raw)).toMatch(message);
+  });
+
+  it('refuses the reporting currency of the configuration as a second currency', () => {
+    expect(() => parseSimulateOptions({ ...DEFAULTS, currencies: 'HKD' }, { ...TODAY, reportingCurrency: 'HKD' })).toThrow(/--currencies: HKD is the reporting currency/);
+    expect(parseSimulateOptions({ ...DEFAULTS, currencies: 'CNY' }, { ...TODAY, reportingCurrency: 'HKD' }).currencies).toEqual(['CNY']);
+  });
+
   it('names every wrong flag at once', () => {
     const message = usageMessage({ stores: 0, late: 2 });
     expect(message).toMatch(/--stores/);
@@ -90,6 +114,32 @@ describe('simulateCommand', () => {
 
     const written = await readNdjson(out);
     expect(written.map((m) => m.value.toString('base64'))).toEqual(expected.messages.map((m) => m.value.toString('base64')));
+  });
+
+  it('with --currencies and --rates-out: writes the daily rates as CSV and reports money per currency', async () => {
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const ratesOut = path.join(tempDir('sim-cmd-rates'), 'rates.csv');
+    const options = { ...DEFAULTS, from: '2026-03-02', to: '2026-03-03', stores: 4, currencies: 'HKD', finePrices: 0.2, ratesOut, json: true, dryRun: true };
+    const stdout: string[] = [];
+    const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+    process.stdout.write = ((chunk: string) => stdout.push(chunk) > 0);
+    process.stderr.write = (() => true);
+    try {
+      await simulateCommand(config, createLogger({ level: 'silent' }), options);
+    } finally {
+      process.stdout.write = write.out;
+      process.stderr.write = write.err;
+    }
+    const result = JSON.parse(stdout.join('').trim().split('\n').at(-1) ?? '') as SimulateResult;
+    const expected = generateEvents({ ...options, currencies: ['HKD'], regions: 1, timeZone: config.business.timeZone });
+    expect(result.moneyByCurrency).toEqual(expected.ledger.moneyByCurrency);
+    expect(Object.keys(result.moneyByCurrency)).toEqual(['CNY', 'HKD']);
+    expect(result.sales.v3).toBe(expected.ledger.sales.v3);
+    const csv = readFileSync(ratesOut, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('day,currency,rate');
+    // Two simulated days and the ten days their follow-ups may fall on.
+    expect(csv.slice(1).map((line) => line.split(',').slice(0, 2).join(' '))).toEqual(Array.from({ length: 12 }, (_, i) => `2026-03-${String(2 + i).padStart(2, '0')} HKD`));
+    for (const line of csv.slice(1)) expect(line).toMatch(/^\d{4}-\d\d-\d\d,HKD,0\.9\d{1,8}$/);
   });
 
   it('throws a UsageError before doing anything when an option is wrong', async () => {
