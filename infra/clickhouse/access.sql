@@ -59,6 +59,7 @@ GRANT
     SELECT ON {{database}}.scorecards,
     SELECT ON {{database}}.scorecard_lines,
     SELECT ON {{database}}.arrivals,
+    SELECT ON {{database}}.customer_first_purchases,
     SELECT ON {{database}}.kpi_catalog,
     SELECT ON {{database}}.v_periods,
     SELECT ON {{database}}.v_kpi_values,

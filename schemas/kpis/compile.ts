@@ -129,23 +129,45 @@ const TICKETS =
   "minIfOrNull(occurred_at, type = 'ticket.first_response') AS first_response_at, maxIfOrNull(occurred_at, type = 'ticket.resolved') AS resolved_at " +
   `FROM ticket_events WHERE ticket_id IN (SELECT ticket_id FROM ticket_events WHERE ${inPeriod('occurred_at')}) GROUP BY ticket_id`;
 
-/** Buyers (customers or members): the sale lines that count for them, from the first instant each looks back to. */
+/** Buyers: customers (who also have a first purchase ever) and members. */
 const BUYERS = {
-  customers: { key: 'customer_id', from: '' },
-  members: { key: 'member_id', from: "occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND" },
+  customers: { key: 'customer_id' },
+  members: { key: 'member_id' },
 } as const;
 
+/** A first purchase a row does not say: min() passes over it. */
+const NO_FIRST = "CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))')";
+
+/** A buyer's sale lines of this period and the one before: all a buyer KPI reads of sale_lines. */
+const buyerWindow = (key: string): string =>
+  `${key} IS NOT NULL AND occurred_at >= {p_prev_start: DateTime64(3, 'UTC')} AND occurred_at < {p_end: DateTime64(3, 'UTC')}`;
+
 /**
- * Distinct sales per buyer and organisation tuple, this period and the one before, and
- * `extra` aggregates; duplicates change neither a distinct count nor a first purchase, so no
- * FINAL is needed.
+ * Distinct sales per buyer and organisation tuple, this period and the one before (with the
+ * last sale's time when `last`); for customers also `first`, the first purchase ever at the
+ * tuple, from customer_first_purchases (kept at ingest, migration 0012), so no close scans
+ * the history. A unit's first purchase is the minimum over its tuples; at a unit where the
+ * customer bought in the window that minimum lies before the period's end, so the minimum
+ * over all time equals the minimum before it, and a unit where they did not is not counted.
+ * Duplicates change neither a distinct count nor a minimum, so no FINAL is needed.
  */
-function buyerSales(source: keyof typeof BUYERS, extra: string): string {
-  const { key, from } = BUYERS[source];
-  return (
-    `SELECT ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${extra} ` +
-    `FROM sale_lines WHERE ${key} IS NOT NULL AND ${from} occurred_at < {p_end: DateTime64(3, 'UTC')} GROUP BY ${key}, ${TUPLE}`
-  );
+function buyerSales(source: keyof typeof BUYERS, options: { last?: boolean } = {}): string {
+  const { key } = BUYERS[source];
+  const window = buyerWindow(key);
+  const last = options.last ? ', max(occurred_at) AS last' : '';
+  // Filtered before the key is made non-Nullable: an alias would shadow the column in WHERE.
+  const sales =
+    `SELECT assumeNotNull(${key}) AS ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${last}` +
+    `${source === 'customers' ? `, ${NO_FIRST} AS first` : ''} FROM (SELECT ${key}, ${TUPLE}, sale_id, occurred_at FROM sale_lines WHERE ${window}) GROUP BY ${key}, ${TUPLE}`;
+  if (source === 'members') return sales;
+  // The first purchase at every tuple the window's customers ever bought at (a unit's first
+  // purchase is the earliest over all of its tuples, those without a sale in the window too),
+  // merged with the window's rows per customer and tuple.
+  const firsts =
+    `SELECT customer_id, ${TUPLE}, toUInt64(0) AS cur, toUInt64(0) AS prev${options.last ? ", CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))') AS last" : ''}, ` +
+    `CAST(min(first_purchase_at), 'Nullable(DateTime64(3, \\'UTC\\'))') AS first FROM customer_first_purchases ` +
+    `WHERE customer_id IN (SELECT assumeNotNull(customer_id) FROM sale_lines WHERE ${window}) GROUP BY customer_id, ${TUPLE}`;
+  return `SELECT customer_id, ${TUPLE}, sum(cur) AS cur, sum(prev) AS prev${options.last ? ', max(last) AS last' : ''}, min(first) AS first FROM (${sales} UNION ALL ${firsts}) GROUP BY customer_id, ${TUPLE}`;
 }
 
 /** Targets or inputs of the period; `where` picks levels and units. An import is in force only once its record is in `imports` (the commit point of storeImport). */
@@ -226,10 +248,10 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
     return `SELECT ${units}, ${outer} FROM (${converted}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
   }
   // Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple).
-  const buyers = (b: keyof typeof BUYERS, extra: string): string =>
+  const buyers = (b: keyof typeof BUYERS): string =>
     `SELECT level, unit, parent, ${select} FROM (` +
-    `SELECT ${units}, ${BUYERS[b].key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${extra ? ', min(first) AS first_purchase_at' : ''} FROM (` +
-    buyerSales(b, extra) +
+    `SELECT ${units}, ${BUYERS[b].key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${b === 'customers' ? ', min(first) AS first_purchase_at' : ''} FROM (` +
+    buyerSales(b) +
     `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${BUYERS[b].key}) ${byUnit}`;
   switch (source) {
     case 'sales':
@@ -241,9 +263,9 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
     case 'tickets':
       return `SELECT ${units}, ${select} FROM (${TICKETS}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
     case 'customers':
-      return buyers('customers', ', min(occurred_at) AS first');
+      return buyers('customers');
     case 'members':
-      return buyers('members', '');
+      return buyers('members');
     case 'targets':
     case 'inputs':
       return `SELECT level, unit, '' AS parent, ${select} ${imported(source === 'targets' ? 'kpi_targets' : 'kpi_inputs', 'level IN {p_levels: Array(String)}')} ${byUnit}`;
@@ -445,17 +467,18 @@ const entityRows = (sql: string, table: string, key: string, type: string, at: s
 });
 
 const buyerRows = (source: keyof typeof BUYERS, type: string): RowSource => {
-  const { key, from } = BUYERS[source];
+  const { key } = BUYERS[source];
   return {
     // The same sums as the close's, per buyer of the unit; last_sale_at only names the row's time.
     rows: (u) =>
-      `SELECT ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales, min(first) AS first_purchase_at, max(last) AS last_sale_at ` +
-      `FROM (${buyerSales(source, ', min(occurred_at) AS first, max(occurred_at) AS last')}) WHERE ${u} GROUP BY ${key}`,
+      `SELECT ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${source === 'customers' ? ', min(first) AS first_purchase_at' : ''}, max(last) AS last_sale_at ` +
+      `FROM (${buyerSales(source, { last: true })}) WHERE ${u} GROUP BY ${key}`,
     id: key,
     line: '0',
     type,
     at: 'last_sale_at',
-    arrivals: { table: 'sale_lines', key, scope: (u) => `${key} IS NOT NULL AND ${from} occurred_at < {p_end: DateTime64(3, 'UTC')} AND ${u}` },
+    // A customer's first purchase may lie before the window: its arrival is read over the history.
+    arrivals: { table: 'sale_lines', key, scope: (u) => `${source === 'customers' ? `${key} IS NOT NULL AND occurred_at < {p_end: DateTime64(3, 'UTC')}` : buyerWindow(key)} AND ${u}` },
   };
 };
 

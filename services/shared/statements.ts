@@ -59,6 +59,7 @@ export const READABLE_TABLES: readonly string[] = Object.freeze([
   'scorecards',
   'scorecard_lines',
   'arrivals',
+  'customer_first_purchases',
   'kpi_catalog',
   'v_periods',
   'v_kpi_values',

@@ -69,10 +69,23 @@ describe('pendingMigrations', () => {
 });
 
 describe('the checked-in migrations', () => {
-  it('are well formed and numbered without gaps', () => {
+  it('are well formed, numbered without gaps, and safe to run again', () => {
     const migrations = readMigrations();
     expect(migrations.length).toBeGreaterThan(0);
     migrations.forEach((m, i) => expect(m.version).toBe(i + 1));
-    for (const m of migrations) for (const s of m.statements) expect(s).toMatch(/IF NOT EXISTS|IF EXISTS|^CREATE OR REPLACE VIEW /);
+    for (const m of migrations) {
+      for (const s of m.statements) {
+        // A backfill runs twice harmlessly only into a table of minimums the same migration creates.
+        const backfill = /^INSERT INTO (\w+)\s+SELECT /.exec(s);
+        if (backfill) {
+          const created = m.statements.find((c) => c.startsWith(`CREATE TABLE IF NOT EXISTS ${String(backfill[1])}\n`));
+          expect(created).toMatch(/ENGINE = AggregatingMergeTree/);
+          expect(created).toMatch(/SimpleAggregateFunction\((min|max),/);
+          expect(created).not.toMatch(/SimpleAggregateFunction\((sum|any)/);
+        } else {
+          expect(s).toMatch(/IF NOT EXISTS|IF EXISTS|^CREATE OR REPLACE VIEW /);
+        }
+      }
+    }
   });
 });
