@@ -50,12 +50,14 @@ export async function startClose(
 
 /** Reports late events of a closed period: starts its restatement, or restarts the quiet time of the one waiting. */
 export async function reportLateEvents(client: Client, input: RestatePeriodInput, events: number, options: { taskQueue?: string } = {}): Promise<void> {
-  await client.workflow.signalWithStart<typeof restatePeriodWorkflow, [{ events: number }]>('restatePeriodWorkflow', {
+  // The reason and actor ride on the signal too: a restatement already waiting takes them.
+  const said = { ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.actor !== undefined && input.reason !== undefined ? { actor: input.actor } : {}) };
+  await client.workflow.signalWithStart<typeof restatePeriodWorkflow, [{ events: number; reason?: string; actor?: string }]>('restatePeriodWorkflow', {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowId: restateWorkflowId(input.idPrefix, input.grain, input.period),
     args: [input],
     signal: lateEventsSignal,
-    signalArgs: [{ events }],
+    signalArgs: [{ events, ...said }],
   });
 }
 

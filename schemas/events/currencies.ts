@@ -4,13 +4,20 @@ import currencyCodes from 'currency-codes';
  * ISO 4217 currencies, from the `currency-codes` package (the ISO list with each code's
  * minor-unit digits). The one place that package is read.
  *
- * Only currencies of countries count: codes for funds, precious metals, testing and "no
- * currency" (XAU, XTS, XXX, …, listed by ISO without a country) are not money a sale is paid in.
+ * Only currencies of countries count: codes for precious metals, testing and "no currency"
+ * (XAU, XTS, XXX, …, listed by ISO without a country) and funds (FUNDS) are not money a sale
+ * is paid in.
  */
+
+/**
+ * Codes ISO 4217 lists as funds or units of account (its IsFund mark, which the package does
+ * not carry): not money a sale is paid in, although they name a country.
+ */
+const FUNDS = new Set(['BOV', 'CHE', 'CHW', 'CLF', 'COU', 'MXV', 'USN', 'UYI', 'UYW', 'XDR', 'XSU', 'XUA']);
 
 const KNOWN = new Map<string, number>(
   currencyCodes
-    .data.filter((c) => c.countries.length > 0 && !c.countries.every((country) => country.startsWith('Zz')))
+    .data.filter((c) => c.countries.length > 0 && !c.countries.every((country) => country.startsWith('Zz')) && !FUNDS.has(c.code))
     .map((c) => [c.code, c.digits]),
 );
 

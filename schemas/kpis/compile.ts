@@ -207,7 +207,8 @@ function moneyInner(c: Column): string {
   return `${c.sql} AS ${c.id}__t, ${when ? `countIf(${when})` : 'count()'} AS ${c.id}__n`;
 }
 function moneyConverted(c: Column): string {
-  return `if(isNull(${RATE}), NULL, ${c.id}__t * ${RATE}) AS ${c.id}__v, if(isNull(${RATE}) AND ${c.id}__n > 0, [concat(fx_currency, ' ', toString(fx_day))], ${NO_MISSING}) AS ${c.id}__x`;
+  // Int256: a large total at a large rate passes Int128 (which would wrap without a word).
+  return `if(isNull(${RATE}), NULL, toInt256(${c.id}__t) * ${RATE}) AS ${c.id}__v, if(isNull(${RATE}) AND ${c.id}__n > 0, [concat(fx_currency, ' ', toString(fx_day))], ${NO_MISSING}) AS ${c.id}__x`;
 }
 const missingColumn = (id: string): string => `missing_${id}`;
 

@@ -142,7 +142,9 @@ export function validateRates(records: readonly Record<string, unknown>[], repor
     }
     const r = parsed.data;
     const to = r.to ?? reportingCurrency;
-    if (r.currency === to) problems.push(`line ${line}: currency: ${r.currency} converts into itself at 1; give rates of other currencies`);
+    // `to` guards against a file made for another reporting currency: its rates would never be read.
+    if (to !== reportingCurrency) problems.push(`line ${line}: to: rates convert into the reporting currency ${reportingCurrency}, not ${to}`);
+    else if (r.currency === to) problems.push(`line ${line}: currency: ${r.currency} converts into itself at 1; give rates of other currencies`);
     const key = `${r.day}|${r.currency}|${to}`;
     const earlier = seen.get(key);
     if (earlier !== undefined) problems.push(`line ${line}: the same day and currencies as line ${earlier}`);

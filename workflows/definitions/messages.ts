@@ -30,4 +30,5 @@ export const revisedSignal = defineSignal<[{ revision: number; pending: boolean 
 export const reviewStateQuery = defineQuery<ReviewState>('state');
 
 /** Reports late events for a closed period; each report restarts the restatement's quiet time. */
-export const lateEventsSignal = defineSignal<[{ events: number }]>('lateEvents');
+/** Late events of a closed period; or a restatement asked for by a person, with their reason (events 0). */
+export const lateEventsSignal = defineSignal<[{ events: number; reason?: string; actor?: string }]>('lateEvents');

@@ -41,8 +41,13 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
   const bounds = resolvePeriod(input.grain, input.period, input.calendar);
   let lateEvents = input.lateEvents ?? 0;
   let reported = false;
-  setHandler(lateEventsSignal, ({ events }) => {
-    lateEvents += events;
+  // A person's reason, given at the start or by a signal to one already waiting, outranks 'late events'.
+  let actor = input.actor ?? 'system';
+  let reason = input.reason ?? 'late events';
+  setHandler(lateEventsSignal, (signal) => {
+    lateEvents += signal.events;
+    if (signal.reason !== undefined) reason = signal.reason;
+    if (signal.actor !== undefined) actor = signal.actor;
     reported = true;
   });
   // Debounce: every report restarts the quiet time (none with a debounce of 0), but a
@@ -54,8 +59,6 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
   }
 
   const { workflowId } = workflowInfo();
-  const actor = input.actor ?? 'system';
-  const reason = input.reason ?? 'late events';
   const begun = await steps.beginRevision({ ...bounds, kind: 'restate', workflowId, forced: false, reason, atMs: Date.now() });
   const values = await computeAll(bounds, begun.revision, input.concurrency, 'closed');
   const previous = begun.previous;
@@ -64,7 +67,7 @@ export async function restatePeriodWorkflow(input: RestatePeriodInput): Promise<
   const transition = { ...bounds, revision: begun.revision, actor, forced: false, reason, workflowId, lateEvents, atMs: Date.now() };
 
   if (changed === 0) {
-    await steps.recordTransition({ ...transition, state: 'discarded', action: 'restate_unchanged', comment: 'late events changed no value' });
+    await steps.recordTransition({ ...transition, state: 'discarded', action: 'restate_unchanged', comment: `${reason}: no value changed` });
     return { ...base, revision: null, pending: false };
   }
   await steps.scoreRevision({ grain: bounds.grain, period: bounds.period, revision: begun.revision });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GRAINS, InvalidPeriodError, parsePeriod, type CalendarConfig, type Grain } from '../../../schemas/calendar/index.js';
+import { GRAINS, InvalidPeriodError, parsePeriod, periodOf as calendarPeriodOf, type CalendarConfig, type Grain } from '../../../schemas/calendar/index.js';
 import { KPIS, isKpiId, kpiById, type KpiUnit } from '../../../schemas/kpis/catalog.js';
 import { formatKpiValue } from '../../../schemas/kpis/format.js';
 import { LEVELS, type Level } from '../../../schemas/kpis/compile.js';
@@ -276,12 +276,18 @@ export async function restatementsCommand(config: Config, options: { grain: stri
 
 /** Whether imported rows change a period: targets and inputs of it, or rates of one of its days. */
 function touches(rows: readonly StoredRow[] | readonly StoredRate[], p: { grain: Grain; period: string }, calendar: CalendarConfig): boolean {
-  return rows.some((r: StoredRow | StoredRate) => {
-    if (!('day' in r)) return r.grain === p.grain && r.period === p.period;
-    const day = parsePeriod('day', r.day, calendar);
-    const period = parsePeriod(p.grain, p.period, calendar);
-    return period.start < day.end && period.end > day.start;
-  });
+  const rates = rows.filter((r: StoredRow | StoredRate): r is StoredRate => 'day' in r);
+  if (rates.length === 0) return (rows as readonly StoredRow[]).some((r) => r.grain === p.grain && r.period === p.period);
+  // Days are YYYY-MM-DD, so the period's first and last day bound them as text.
+  const period = parsePeriod(p.grain, p.period, calendar);
+  const first = localDayOf(period.start, calendar);
+  const last = localDayOf(new Date(Date.parse(period.end) - 1).toISOString(), calendar);
+  return rates.some((r) => r.day >= first && r.day <= last);
+}
+
+/** The business day (YYYY-MM-DD in the calendar's zone) of an instant. */
+function localDayOf(iso: string, calendar: CalendarConfig): string {
+  return calendarPeriodOf('day', Date.parse(iso), calendar).id;
 }
 
 export async function importCommand(config: Config, kind: ImportKind, file: string, options: { json?: boolean }): Promise<void> {

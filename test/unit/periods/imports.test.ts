@@ -122,12 +122,15 @@ describe('exchange rate imports', () => {
   const business = { ...calendar, reportingCurrency: 'CNY' };
 
   it('keeps rates exactly as written, into the reporting currency unless the file names another', () => {
-    const rates = parseImportCsv('rates', 'day,currency,rate,to\n2026-05-04,HKD,0.9213456789,\n2026-05-04,MOP,0.8944,CNY\n2026-05-04,USD,7.1,HKD\n', business);
+    const rates = parseImportCsv('rates', 'day,currency,rate,to\n2026-05-04,HKD,0.9213456789,\n2026-05-04,MOP,0.8944,CNY\n', business);
     expect(rates).toEqual([
       { day: '2026-05-04', currency: 'HKD', to_currency: 'CNY', rate: '0.9213456789' },
       { day: '2026-05-04', currency: 'MOP', to_currency: 'CNY', rate: '0.8944' },
-      { day: '2026-05-04', currency: 'USD', to_currency: 'HKD', rate: '7.1' },
     ]);
+    // A file made for another reporting currency would never be read: refused by name.
+    expect(problems(() => parseImportCsv('rates', 'day,currency,rate,to\n2026-05-04,USD,7.1,HKD\n', business))).toContain('line 2: to: rates convert into the reporting currency CNY, not HKD');
+    // Funds and units of account are not money a sale is paid in.
+    expect(problems(() => parseImportCsv('rates', 'day,currency,rate\n2026-05-04,XDR,9.5\n2026-05-04,CLF,280\n', business))).toMatch(/line 2: currency: XDR is not an ISO 4217 currency code[\s\S]*line 3: currency: CLF is not/);
     // JSON rows may give the rate as a number; it is read as its decimal text.
     expect(validateRates([{ day: '2026-05-05', currency: 'HKD', rate: 0.92 }], 'CNY')).toEqual([{ day: '2026-05-05', currency: 'HKD', to_currency: 'CNY', rate: '0.92' }]);
   });
