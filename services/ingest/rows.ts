@@ -1,5 +1,5 @@
 import type { BusinessEvent, Family } from '../../schemas/events/index.js';
-import { roundMicrosToMinor, saleLineMoney } from '../../schemas/events/money.js';
+import { microsPerMinor, roundHalfAwayFromZero, roundMicrosToMinor, saleLineMoney } from '../../schemas/events/money.js';
 import { toMicros } from '../../schemas/events/common.js';
 
 /** Raw table of each family. */
@@ -64,14 +64,21 @@ export function eventRows(event: BusinessEvent, source: SourceCoordinates): Row[
         }));
       }
       // v3: exact micros (as decimal text, Int128 in the table) and, for reading, the
-      // amounts rounded to the currency's minor unit.
-      const minor = (micros: bigint): string => roundMicrosToMinor(micros, p.currency).toString();
-      const common = { event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset, sale_id: p.sale_id, customer_id, member_id, order_id, payment_method, currency: p.currency };
+      // amounts rounded to the currency's minor unit (its size looked up once per sale).
+      const perMinor = microsPerMinor(p.currency);
+      const minor = (micros: bigint): string => roundHalfAwayFromZero(micros, perMinor).toString();
+      const { sale_id, currency } = p;
       return event.payload.lines.map((line) => {
         const m = saleLineMoney(event, line);
         return {
-          ...common,
+          event_id, event_version, occurred_at, region, store, department, channel, producer, source_partition, source_offset,
+          sale_id,
           line_no: line.line_no,
+          customer_id,
+          member_id,
+          order_id,
+          payment_method,
+          currency,
           sku: line.sku,
           category: line.category,
           quantity: line.quantity,

@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '../../services/shared/clickhouse.js';
-import { warehouseStats } from '../../services/ingest/stats.js';
-import type { MoneySettings } from '../../schemas/kpis/compile.js';
+import { storedCounts } from '../../services/ingest/stats.js';
 
 /** What the warehouse holds: distinct valid events, dead letters, events by family. */
 export interface WarehouseCounts {
@@ -11,14 +10,13 @@ export interface WarehouseCounts {
 
 export interface WarehouseDeps {
   clickhouse: ClickHouseClient;
-  money: MoneySettings;
 }
 
 /** Activities that read the warehouse, bound to their dependencies. */
-export function createWarehouseActivities({ clickhouse, money }: WarehouseDeps) {
+export function createWarehouseActivities({ clickhouse }: WarehouseDeps) {
   return {
     async countStoredEvents(): Promise<WarehouseCounts> {
-      const stats = await warehouseStats(clickhouse, money.reportingCurrency);
+      const stats = await storedCounts(clickhouse);
       return { stored: stats.stored, deadLetters: stats.dead_letters, byFamily: stats.byFamily };
     },
   };
