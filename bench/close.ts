@@ -2,8 +2,11 @@
  * `npm run bench:close`: closes a quarter of at least 5,000,000 events — every KPI at every
  * level, through the real Temporal workflow — and prints its time against a ceiling
  * measured in the same run on the same rows: one raw ClickHouse scan of the quarter
- * (`SELECT count(), sum(…)` over each event table). It also times each KPI query of the
- * close alone, which shows what bounds it. Figures are ratios, since the machine is shared
+ * (`SELECT count(), sum(…)` over each event table). Two closes: cold (no day partials yet,
+ * so the close computes every day's from the events, then merges them) and warm (the days
+ * already computed and nothing arrived since, as after the quarter's day closes: the close
+ * merges partials only). It also times each KPI query alone, from the events and from the
+ * partials, which shows what bounds each. Figures are ratios, since the machine is shared
  * and absolute times drift.
  *
  * The simulated quarter is stored once under .data/bench and reused by later runs with the
@@ -140,30 +143,52 @@ async function main(): Promise<void> {
       const rows = await queryRows(warehouse.client, q.sql, q.params);
       groups.push({ kpis: `${kpis.slice(0, 3).join(', ')}${kpis.length > 3 ? `, … (${kpis.length})` : ''}`, ms: performance.now() - t, rows: rows.length });
     }
-    say('KPI queries of the close, each alone:');
+    say('KPI queries computed from the events (no partials), each alone:');
     for (const g of groups.sort((a, b) => b.ms - a.ms)) say(`  ${seconds(g.ms).padStart(8)}  ${(g.ms / scanMs).toFixed(1).padStart(6)}× scan  ${String(g.rows).padStart(6)} rows  ${g.kpis}`);
 
-    // The close itself: the real workflow on the real worker, forced (the data is all in),
-    // on a store cleared of earlier runs' results.
-    for (const table of ['kpi_values', 'period_revisions', 'period_audit', 'scorecards', 'scorecard_lines', 'restatements']) {
-      await warehouse.client.command({ query: `TRUNCATE TABLE IF EXISTS ${table}` });
-    }
+    // The close itself: the real workflow on the real worker, forced (the data is all in).
+    // Cold: no day partials yet (the close computes every day's, then merges them). Warm:
+    // the quarter's days already computed (as after its day closes), nothing arrived since.
+    const clearResults = async (): Promise<void> => {
+      for (const table of ['kpi_values', 'period_revisions', 'period_audit', 'scorecards', 'scorecard_lines', 'restatements']) {
+        await warehouse.client.command({ query: `TRUNCATE TABLE IF EXISTS ${table}` });
+      }
+    };
+    await clearResults();
+    for (const table of ['kpi_day_partials', 'kpi_partial_days']) await warehouse.client.command({ query: `TRUNCATE TABLE IF EXISTS ${table}` });
     const taskQueue = `bench-close-${Date.now().toString(36)}`;
     const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business) }, { taskQueue });
     const temporal = await connectTemporal(config.temporal);
     try {
-      const settings = { ...periodSettings(config), idPrefix: `${taskQueue}.` };
-      const t = performance.now();
-      const { handle } = await startClose(temporal.client, { ...settings, grain: 'quarter', period: quarter.id, force: true, graceMs: 0 }, { taskQueue });
-      const result = await handle.result();
-      const closeMs = performance.now() - t;
-      await temporal.client.workflow.getHandle(`${settings.idPrefix}review:quarter:${quarter.id}`).terminate('benchmark done').catch(() => undefined);
+      const closeOnce = async (run: string): Promise<{ ms: number; values: number; scoredUnits: number; revision: number }> => {
+        const settings = { ...periodSettings(config), idPrefix: `${taskQueue}-${run}.` };
+        const t = performance.now();
+        const { handle } = await startClose(temporal.client, { ...settings, grain: 'quarter', period: quarter.id, force: true, graceMs: 0 }, { taskQueue });
+        const result = await handle.result();
+        const ms = performance.now() - t;
+        await temporal.client.workflow.getHandle(`${settings.idPrefix}review:quarter:${quarter.id}`).terminate('benchmark done').catch(() => undefined);
+        return { ms, ...result };
+      };
+      const cold = await closeOnce('cold');
+      await clearResults();
+      const warm = await closeOnce('warm');
       say('');
-      say(`close of ${quarter.id}: ${result.values.toLocaleString('en-US')} KPI values (${KPI_IDS.length} KPIs × ${LEVELS.length} levels), ${result.scoredUnits} scorecard rows, revision ${result.revision}`);
-      say(`  close time:           ${seconds(closeMs)}  (concurrency ${settings.concurrency})`);
-      say(`  raw scan ceiling:     ${seconds(scanMs)}`);
-      say(`  ratio close / scan:   ${(closeMs / scanMs).toFixed(1)}`);
-      say(`  events per second:    ${Math.round(events / (closeMs / 1000)).toLocaleString('en-US')}`);
+      say(`close of ${quarter.id}: ${warm.values.toLocaleString('en-US')} KPI values (${KPI_IDS.length} KPIs × ${LEVELS.length} levels), ${warm.scoredUnits} scorecard rows, revision ${warm.revision}`);
+      say(`  raw scan ceiling:                    ${seconds(scanMs)}`);
+      say(`  cold close (computes day partials):  ${seconds(cold.ms)}  ${(cold.ms / scanMs).toFixed(1)}× scan  (aim ≤ 20×)`);
+      say(`  warm close (merges day partials):    ${seconds(warm.ms)}  ${(warm.ms / scanMs).toFixed(1)}× scan  (aim ≤ 2×)`);
+      say(`  events per second, cold / warm:      ${Math.round(events / (cold.ms / 1000)).toLocaleString('en-US')} / ${Math.round(events / (warm.ms / 1000)).toLocaleString('en-US')}`);
+
+      // What bounds the warm close: each KPI group's merge of the partials alone.
+      const merges: { kpis: string; ms: number }[] = [];
+      for (const kpis of kpiGroups(KPI_IDS)) {
+        const q = compileKpis({ kpis, period: quarter, previous, levels: LEVELS, money: moneySettings(config.business), from: 'partials' });
+        const t = performance.now();
+        await queryRows(warehouse.client, q.sql, q.params);
+        merges.push({ kpis: `${kpis.slice(0, 3).join(', ')}${kpis.length > 3 ? `, … (${kpis.length})` : ''}`, ms: performance.now() - t });
+      }
+      say('KPI queries of the warm close (merging day partials), each alone:');
+      for (const g of merges.sort((a, b) => b.ms - a.ms)) say(`  ${seconds(g.ms).padStart(8)}  ${(g.ms / scanMs).toFixed(1).padStart(6)}× scan  ${g.kpis}`);
     } finally {
       await worker.shutdown();
       await temporal.connection.close();

@@ -60,6 +60,8 @@ GRANT
     SELECT ON {{database}}.scorecard_lines,
     SELECT ON {{database}}.arrivals,
     SELECT ON {{database}}.customer_first_purchases,
+    SELECT ON {{database}}.kpi_day_partials,
+    SELECT ON {{database}}.kpi_partial_days,
     SELECT ON {{database}}.kpi_catalog,
     SELECT ON {{database}}.v_periods,
     SELECT ON {{database}}.v_kpi_values,

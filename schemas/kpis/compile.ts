@@ -1,6 +1,8 @@
 import type { Period } from '../calendar/index.js';
 import { kpiById, type EventFormula, type Kpi, type KpiId, type Term } from './catalog.js';
 import { LATEST_BY, MEASURES, MONEY_CURRENCY, aggregateSql, inPeriod, type Measure, type MeasureId, type SourceId } from './measures.js';
+import { isPartialSource, mergedSql, moneyKeys, partialRows, type PartialSource } from './partials.js';
+import { BUYERS, BY_TUPLE, ORDERS, TICKETS, TUPLE, type BuyerSource } from './sources.js';
 
 /**
  * The KPI compiler: (KPIs, period, levels) → one ClickHouse SELECT whose rows are
@@ -53,6 +55,12 @@ export interface KpiRequest {
   previous: Pick<Period, 'start'>;
   levels: readonly Level[];
   money: MoneySettings;
+  /**
+   * Read the events themselves, or the day partials (kpi_day_partials) of the period's days,
+   * which must be fresh (services/periods/day-partials.ts). The two give the same values.
+   * @default 'events'
+   */
+  from?: 'events' | 'partials';
 }
 
 export interface CompiledQuery {
@@ -99,41 +107,12 @@ function fanOut(levels: readonly Level[]): string {
   return `[${levels.map((l) => `('${l}', toString(${LEVEL_KEYS[l].unit}), toString(${LEVEL_KEYS[l].parent}))`).join(', ')}] AS lu`;
 }
 
+/** Business days (Date, in the business time zone) of the period and of the window with the period before. */
+const PERIOD_FIRST_DAY = "toDate({p_start: DateTime64(3, 'UTC')}, {p_time_zone: String})";
+const PERIOD_END_DAY = "toDate({p_end: DateTime64(3, 'UTC')}, {p_time_zone: String})";
+const WINDOW_FIRST_DAY = "toDate({p_prev_start: DateTime64(3, 'UTC')}, {p_time_zone: String})";
+
 const inPreviousPeriod = (col: string): string => `(${col} >= {p_prev_start: DateTime64(3, 'UTC')} AND ${col} < {p_start: DateTime64(3, 'UTC')})`;
-
-/**
- * Sources whose measures are all counts, sums or distinct counts of sales, computed per
- * organisation tuple (region, store, department, channel) and then added up per unit. Exact
- * because every event carries exactly one tuple, so a sale or a row is in exactly one of
- * them; and fast, because the fan-out to levels then works on a few thousand tuples instead
- * of every row.
- */
-const BY_TUPLE: Partial<Record<SourceId, string>> = { sales: 'sale_lines', returns: 'return_events', ticket_events: 'ticket_events' };
-const TUPLE = 'region, store, department, channel';
-
-/** An entity's organisation: each column's greatest value over its events (in practice they agree). */
-const ORG = 'max(region) AS region, max(store) AS store, max(department) AS department, max(channel) AS channel';
-
-/** Orders, each once, with their org and when each step first happened: every event of an order that has one in the period. */
-const ORDERS =
-  `SELECT order_id, ${ORG}, ` +
-  "minIfOrNull(occurred_at, type = 'order.placed') AS placed_at, maxOrNull(promised_delivery_at) AS promised_delivery_at, " +
-  "minIfOrNull(occurred_at, type = 'order.shipped') AS shipped_at, minIfOrNull(occurred_at, type = 'order.delivered') AS delivered_at, " +
-  "minIfOrNull(occurred_at, type = 'order.cancelled') AS cancelled_at " +
-  `FROM order_events WHERE order_id IN (SELECT order_id FROM order_events WHERE ${inPeriod('occurred_at')}) GROUP BY order_id`;
-
-/** Tickets, each once: opened, priority, first response and last resolution. */
-const TICKETS =
-  `SELECT ticket_id, ${ORG}, ` +
-  "minIfOrNull(occurred_at, type = 'ticket.opened') AS opened_at, maxIfOrNull(priority, type = 'ticket.opened') AS priority, " +
-  "minIfOrNull(occurred_at, type = 'ticket.first_response') AS first_response_at, maxIfOrNull(occurred_at, type = 'ticket.resolved') AS resolved_at " +
-  `FROM ticket_events WHERE ticket_id IN (SELECT ticket_id FROM ticket_events WHERE ${inPeriod('occurred_at')}) GROUP BY ticket_id`;
-
-/** Buyers: customers (who also have a first purchase ever) and members. */
-const BUYERS = {
-  customers: { key: 'customer_id' },
-  members: { key: 'member_id' },
-} as const;
 
 /** A first purchase a row does not say: min() passes over it. */
 const NO_FIRST = "CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))')";
@@ -151,22 +130,29 @@ const buyerWindow = (key: string): string =>
  * over all time equals the minimum before it, and a unit where they did not is not counted.
  * Duplicates change neither a distinct count nor a minimum, so no FINAL is needed.
  */
-function buyerSales(source: keyof typeof BUYERS, options: { last?: boolean } = {}): string {
+function buyerSales(source: BuyerSource, options: { last?: boolean; from?: 'events' | 'partials' } = {}): string {
   const { key } = BUYERS[source];
   const window = buyerWindow(key);
   const last = options.last ? ', max(occurred_at) AS last' : '';
-  // Filtered before the key is made non-Nullable: an alias would shadow the column in WHERE.
-  const sales =
-    `SELECT assumeNotNull(${key}) AS ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${last}` +
-    `${source === 'customers' ? `, ${NO_FIRST} AS first` : ''} FROM (SELECT ${key}, ${TUPLE}, sale_id, occurred_at FROM sale_lines WHERE ${window}) GROUP BY ${key}, ${TUPLE}`;
+  const first = source === 'customers' ? `, ${NO_FIRST} AS first` : '';
+  const partials = options.from === 'partials';
+  if (partials && options.last) throw new RangeError('day partials keep no sale times; list rows from the events');
+  // From day partials: a buyer's distinct sales of each day of the window, merged. From the
+  // events: filtered before the key is made non-Nullable (an alias would shadow the column in WHERE).
+  const sales = partials
+    ? `SELECT buyer AS ${key}, ${TUPLE}, uniqExactArrayIf(id_sets['sales'], day >= ${PERIOD_FIRST_DAY}) AS cur, uniqExactArrayIf(id_sets['sales'], day < ${PERIOD_FIRST_DAY}) AS prev${first} ` +
+      `FROM (${partialRows(source, WINDOW_FIRST_DAY, PERIOD_END_DAY)}) GROUP BY ${key}, ${TUPLE}`
+    : `SELECT assumeNotNull(${key}) AS ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${last}${first} ` +
+      `FROM (SELECT ${key}, ${TUPLE}, sale_id, occurred_at FROM sale_lines WHERE ${window}) GROUP BY ${key}, ${TUPLE}`;
   if (source === 'members') return sales;
   // The first purchase at every tuple the window's customers ever bought at (a unit's first
   // purchase is the earliest over all of its tuples, those without a sale in the window too),
   // merged with the window's rows per customer and tuple.
+  const windowCustomers = partials ? `SELECT buyer FROM (${partialRows('customers', WINDOW_FIRST_DAY, PERIOD_END_DAY)})` : `SELECT assumeNotNull(customer_id) FROM sale_lines WHERE ${window}`;
   const firsts =
     `SELECT customer_id, ${TUPLE}, toUInt64(0) AS cur, toUInt64(0) AS prev${options.last ? ", CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))') AS last" : ''}, ` +
     `CAST(min(first_purchase_at), 'Nullable(DateTime64(3, \\'UTC\\'))') AS first FROM customer_first_purchases ` +
-    `WHERE customer_id IN (SELECT assumeNotNull(customer_id) FROM sale_lines WHERE ${window}) GROUP BY customer_id, ${TUPLE}`;
+    `WHERE customer_id IN (${windowCustomers}) GROUP BY customer_id, ${TUPLE}`;
   return `SELECT customer_id, ${TUPLE}, sum(cur) AS cur, sum(prev) AS prev${options.last ? ', max(last) AS last' : ''}, min(first) AS first FROM (${sales} UNION ALL ${firsts}) GROUP BY customer_id, ${TUPLE}`;
 }
 
@@ -212,12 +198,64 @@ function moneyConverted(c: Column): string {
 }
 const missingColumn = (id: string): string => `missing_${id}`;
 
+/** Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple), then the buyer measures per unit. */
+function buyersQuery(source: BuyerSource, levels: readonly Level[], select: string, from: 'events' | 'partials'): string {
+  const { key } = BUYERS[source];
+  return (
+    `SELECT level, unit, parent, ${select} FROM (` +
+    `SELECT lu.1 AS level, lu.2 AS unit, lu.3 AS parent, ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${source === 'customers' ? ', min(first) AS first_purchase_at' : ''} FROM (` +
+    buyerSales(source, { from }) +
+    `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${key}) GROUP BY level, unit, parent`
+  );
+}
+
+/**
+ * A source's query from day partials instead of events: the newest version of each of the
+ * period's days (and, for buyers, the period before's), merged per unit. Money is converted
+ * per day, tuple and currency at the day's rate and rounded once per unit, as from events.
+ */
+function partialSourceQuery(source: PartialSource, levels: readonly Level[], columns: readonly Column[], flags: readonly string[]): string {
+  const mine = (c: Column): boolean => sourceOf(c) === source;
+  const listed = (expr: (c: Column) => string, lacks: (c: Column) => string = () => NO_MISSING): string =>
+    [
+      ...columns.map((c) => (mine(c) ? `${f64(expr(c))} AS ${c.id}` : `${NULL_F64} AS ${c.id}`)),
+      ...columns.filter((c) => c.money).map((c) => `${mine(c) ? lacks(c) : NO_MISSING} AS ${missingColumn(c.id)}`),
+      ...flags,
+    ].join(', ');
+  if (source === 'customers' || source === 'members') return buyersQuery(source, levels, listed((c) => c.sql), 'partials');
+  const units = 'lu.1 AS level, lu.2 AS unit, lu.3 AS parent';
+  const rows = partialRows(source, PERIOD_FIRST_DAY, PERIOD_END_DAY);
+  const currency = MONEY_CURRENCY[source];
+  const own = columns.filter(mine);
+  if (!currency || !own.some((c) => c.money)) {
+    return `SELECT ${units}, ${listed((c) => mergedSql(c.id, measureOf(c.id)))} FROM (${rows}) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent`;
+  }
+  // Each row is one day, tuple and currency: converted at the day's rate.
+  const converted = own
+    .filter((c) => c.money)
+    .map((c) => {
+      const { total, rows: counted } = moneyKeys(c.id);
+      return (
+        `if(isNull(${RATE}), NULL, toInt256(sums['${total}']) * ${RATE}) AS ${c.id}__v, ` +
+        `if(isNull(${RATE}) AND sums['${counted}'] > 0, [concat(fx_currency, ' ', toString(fx_day))], ${NO_MISSING}) AS ${c.id}__x`
+      );
+    });
+  const dated = `SELECT *, ${currency} AS fx_currency, if(fx_currency = {p_reporting: String}, toDate(0), day) AS fx_day FROM (${rows})`;
+  const joined = `SELECT ${TUPLE}, sums, id_sets, samples, ${converted.join(', ')} FROM (${dated}) AS g LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`;
+  const outer = listed(
+    (c) => (c.money ? `if(notEmpty(groupUniqArrayArray(${c.id}__x)), NULL, ${roundToHundredths(`sum(${c.id}__v)`)})` : mergedSql(c.id, measureOf(c.id))),
+    (c) => `arraySort(groupUniqArrayArray(${c.id}__x))`,
+  );
+  return `SELECT ${units}, ${outer} FROM (${joined}) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent`;
+}
+
 /**
  * The query of one source: a row per unit with `level`, `unit`, `parent`, then every
  * column of the statement in the same order in every source (UNION ALL matches columns by
  * position): the source's own measures, the other sources' as NULL, then `flags`.
  */
-function sourceQuery(source: SourceId, levels: readonly Level[], columns: readonly Column[], flags: readonly string[]): string {
+function sourceQuery(source: SourceId, levels: readonly Level[], columns: readonly Column[], flags: readonly string[], from: 'events' | 'partials'): string {
+  if (from === 'partials' && isPartialSource(source)) return partialSourceQuery(source, levels, columns, flags);
   const units = 'lu.1 AS level, lu.2 AS unit, lu.3 AS parent';
   const byUnit = 'GROUP BY level, unit, parent';
   const mine = (c: Column): boolean => sourceOf(c) === source;
@@ -248,12 +286,6 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
     );
     return `SELECT ${units}, ${outer} FROM (${converted}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
   }
-  // Buyers: distinct sales per buyer and tuple, added up per unit (a sale has one tuple).
-  const buyers = (b: keyof typeof BUYERS): string =>
-    `SELECT level, unit, parent, ${select} FROM (` +
-    `SELECT ${units}, ${BUYERS[b].key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${b === 'customers' ? ', min(first) AS first_purchase_at' : ''} FROM (` +
-    buyerSales(b) +
-    `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${BUYERS[b].key}) ${byUnit}`;
   switch (source) {
     case 'sales':
     case 'returns':
@@ -264,9 +296,8 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
     case 'tickets':
       return `SELECT ${units}, ${select} FROM (${TICKETS}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
     case 'customers':
-      return buyers('customers');
     case 'members':
-      return buyers('members');
+      return buyersQuery(source, levels, select, 'events');
     case 'targets':
     case 'inputs':
       return `SELECT level, unit, '' AS parent, ${select} ${imported(source === 'targets' ? 'kpi_targets' : 'kpi_inputs', 'level IN {p_levels: Array(String)}')} ${byUnit}`;
@@ -312,6 +343,12 @@ function columnsOf(kpi: Kpi): Column[] {
   });
 }
 
+function measureOf(id: string): Measure {
+  const m = (MEASURES as Record<string, Measure>)[id];
+  if (!m) throw new RangeError(`unknown measure ${id}`);
+  return m;
+}
+
 function sourceOf(column: Column): SourceId {
   if (column.id.startsWith('input_')) return 'inputs';
   const m = (MEASURES as Record<string, Measure>)[column.id];
@@ -339,7 +376,8 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
   // A source sees a unit when it has a row of it; customers only when someone bought there
   // in this period or the one before (not merely at some time in the past).
   const sees = (source: SourceId): string => (source === 'customers' ? 'toUInt8(countIf(current_sales > 0 OR previous_sales > 0) > 0)' : 'toUInt8(1)');
-  const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `${s === source ? sees(s) : 'toUInt8(0)'} AS ${present(s)}`)));
+  const from = request.from ?? 'events';
+  const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `${s === source ? sees(s) : 'toUInt8(0)'} AS ${present(s)}`), from));
   const merged = [
     ...all.map((c) => `${c.merge === 'sum' ? 'sum' : 'max'}(${c.id}) AS ${c.id}`),
     ...all.filter((c) => c.money).map((c) => `groupUniqArrayArray(${missingColumn(c.id)}) AS ${missingColumn(c.id)}`),
@@ -512,11 +550,6 @@ interface RowGroup {
   statistic?: Measure;
 }
 
-const measureOf = (id: string): Measure => {
-  const m = (MEASURES as Record<string, Measure>)[id];
-  if (!m) throw new RangeError(`unknown measure ${id}`);
-  return m;
-};
 
 const anyOf = (conditions: (string | undefined)[]): string => (conditions.some((c) => c === undefined) ? '1' : conditions.map((c) => `(${String(c)})`).join(' OR '));
 

@@ -60,6 +60,8 @@ export const READABLE_TABLES: readonly string[] = Object.freeze([
   'scorecard_lines',
   'arrivals',
   'customer_first_purchases',
+  'kpi_day_partials',
+  'kpi_partial_days',
   'kpi_catalog',
   'v_periods',
   'v_kpi_values',

@@ -4,6 +4,7 @@ import type { KpiId } from '../../schemas/kpis/catalog.js';
 import { LEVELS, chInstant, compileKpis, type MoneySettings } from '../../schemas/kpis/compile.js';
 import { scoreScorecard, scorecardsFor, type ScorecardConfig, type UnitValue } from '../../schemas/scorecards/index.js';
 import { appendChained } from '../../services/periods/audit-chain.js';
+import { createDayPartials } from '../../services/periods/day-partials.js';
 import { insertRows, queryRows, type ClickHouseClient } from '../../services/shared/clickhouse.js';
 import { topicEndOffsets, type Kafka } from '../../services/shared/kafka.js';
 
@@ -57,6 +58,7 @@ const utcMs = (chText: string): number => Date.parse(`${chText.replace(' ', 'T')
 
 /** Activities of closing and restating periods, bound to their dependencies. */
 export function createCloseActivities({ clickhouse, scorecards, money, ingest }: CloseDeps) {
+  const partials = createDayPartials(clickhouse);
   async function revisions(key: PeriodKey): Promise<{ revision: number; state: RevisionState; workflow_id: string }[]> {
     return queryRows(
       clickhouse,
@@ -124,14 +126,20 @@ export function createCloseActivities({ clickhouse, scorecards, money, ingest }:
       return { revision, existing: false, previous: current?.revision ?? null, previousState: current?.state ?? null };
     },
 
-    /** Computes KPIs for every unit of every level and writes them as rows of the revision. */
+    /**
+     * Computes KPIs for every unit of every level and writes them as rows of the revision:
+     * from the day partials of the period and the one before, made fresh first (each KPI
+     * group of a close asks; the first computes what is stale, the others find it fresh).
+     */
     async computeValues(input: PeriodBounds & { revision: number; status: 'closed' | 'provisional'; kpis: KpiId[] }): Promise<{ rows: number }> {
+      await withHeartbeat(() => partials.refresh({ start: input.previousStart, end: input.end, ...money }));
       const compiled = compileKpis({
         kpis: input.kpis,
         period: { grain: input.grain, id: input.period, start: input.start, end: input.end },
         previous: { start: input.previousStart },
         levels: LEVELS,
         money,
+        from: 'partials',
       });
       const query =
         'INSERT INTO kpi_values (grain, period, period_start, period_end, revision, status, kpi, level, unit, parent, numerator, denominator, value, missing, computed_at) ' +
