@@ -46,11 +46,11 @@ export function operationsLive(config: ScorecardConfig, reportingCurrency: strin
   board.withPanel(
     new stat.PanelBuilder()
       .title(bilingual('数据截至', 'Values as of'))
-      .description('When the provisional values were last computed; they refresh on KPI_PROVISIONAL_INTERVAL_SECONDS.')
+      .description('The newest event the provisional values include; they follow ingest within seconds (checked every KPI_PROVISIONAL_INTERVAL_SECONDS).')
       .unit('dateTimeFromNow')
       .height(4)
       .span(4)
-      .withTarget(clickhouseQuery(`SELECT max(computed_at) AS as_of FROM v_kpi_values WHERE grain = \${grain:sqlstring} AND status = 'provisional' AND period = ${OPEN_PERIOD}`)),
+      .withTarget(clickhouseQuery(`SELECT max(as_of) AS as_of FROM v_kpi_values WHERE grain = \${grain:sqlstring} AND status = 'provisional' AND period = ${OPEN_PERIOD}`)),
   );
 
   board.withRow(new dashboard.RowBuilder(bilingual('每日趋势', 'Trends by day')));

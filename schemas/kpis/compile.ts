@@ -1,7 +1,7 @@
 import type { Period } from '../calendar/index.js';
 import { kpiById, type EventFormula, type Kpi, type KpiId, type Term } from './catalog.js';
 import { LATEST_BY, MEASURES, MONEY_CURRENCY, aggregateSql, inPeriod, type Measure, type MeasureId, type SourceId } from './measures.js';
-import { isPartialSource, mergedSql, moneyKeys, partialRows, type PartialSource } from './partials.js';
+import { isPartialSource, moneyKeys, partialRows, tupleMergeSql, unitMergeSql, type PartialSource } from './partials.js';
 import { BUYERS, BY_TUPLE, ORDERS, TICKETS, TUPLE, type BuyerSource } from './sources.js';
 
 /**
@@ -68,10 +68,10 @@ export interface CompiledQuery {
   /** Bound as ClickHouse query parameters. */
   params: Record<string, string | string[]>;
   /** The output columns, in order. */
-  columns: readonly ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing'];
+  columns: readonly ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing', 'as_of'];
 }
 
-const OUTPUT_COLUMNS = ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing'] as const;
+const OUTPUT_COLUMNS = ['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing', 'as_of'] as const;
 
 /** ISO instant → the text ClickHouse parses for DateTime64(3, 'UTC'). */
 export function chInstant(iso: string): string {
@@ -114,8 +114,11 @@ const WINDOW_FIRST_DAY = "toDate({p_prev_start: DateTime64(3, 'UTC')}, {p_time_z
 
 const inPreviousPeriod = (col: string): string => `(${col} >= {p_prev_start: DateTime64(3, 'UTC')} AND ${col} < {p_start: DateTime64(3, 'UTC')})`;
 
-/** A first purchase a row does not say: min() passes over it. */
-const NO_FIRST = "CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))')";
+/** A time a row does not have: min() and max() pass over it. */
+const EPOCH = "toDateTime64(0, 3, 'UTC')";
+const NO_TIME = "CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))')";
+/** A first purchase a row does not say. */
+const NO_FIRST = NO_TIME;
 
 /** A buyer's sale lines of this period and the one before: all a buyer KPI reads of sale_lines. */
 const buyerWindow = (key: string): string =>
@@ -140,9 +143,9 @@ function buyerSales(source: BuyerSource, options: { last?: boolean; from?: 'even
   // From day partials: a buyer's distinct sales of each day of the window, merged. From the
   // events: filtered before the key is made non-Nullable (an alias would shadow the column in WHERE).
   const sales = partials
-    ? `SELECT buyer AS ${key}, ${TUPLE}, uniqExactArrayIf(id_sets['sales'], day >= ${PERIOD_FIRST_DAY}) AS cur, uniqExactArrayIf(id_sets['sales'], day < ${PERIOD_FIRST_DAY}) AS prev${first} ` +
+    ? `SELECT buyer AS ${key}, ${TUPLE}, uniqExactArrayIf(id_sets['sales'], day >= ${PERIOD_FIRST_DAY}) AS cur, uniqExactArrayIf(id_sets['sales'], day < ${PERIOD_FIRST_DAY}) AS prev, max(newest) AS newest${first} ` +
       `FROM (${partialRows(source, WINDOW_FIRST_DAY, PERIOD_END_DAY)}) GROUP BY ${key}, ${TUPLE}`
-    : `SELECT assumeNotNull(${key}) AS ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev${last}${first} ` +
+    : `SELECT assumeNotNull(${key}) AS ${key}, ${TUPLE}, uniqExactIf(sale_id, ${inPeriod('occurred_at')}) AS cur, uniqExactIf(sale_id, ${inPreviousPeriod('occurred_at')}) AS prev, max(occurred_at) AS newest${last}${first} ` +
       `FROM (SELECT ${key}, ${TUPLE}, sale_id, occurred_at FROM sale_lines WHERE ${window}) GROUP BY ${key}, ${TUPLE}`;
   if (source === 'members') return sales;
   // The first purchase at every tuple the window's customers ever bought at (a unit's first
@@ -150,10 +153,10 @@ function buyerSales(source: BuyerSource, options: { last?: boolean; from?: 'even
   // merged with the window's rows per customer and tuple.
   const windowCustomers = partials ? `SELECT buyer FROM (${partialRows('customers', WINDOW_FIRST_DAY, PERIOD_END_DAY)})` : `SELECT assumeNotNull(customer_id) FROM sale_lines WHERE ${window}`;
   const firsts =
-    `SELECT customer_id, ${TUPLE}, toUInt64(0) AS cur, toUInt64(0) AS prev${options.last ? ", CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))') AS last" : ''}, ` +
+    `SELECT customer_id, ${TUPLE}, toUInt64(0) AS cur, toUInt64(0) AS prev, ${NO_TIME} AS newest${options.last ? ", CAST(NULL, 'Nullable(DateTime64(3, \\'UTC\\'))') AS last" : ''}, ` +
     `CAST(min(first_purchase_at), 'Nullable(DateTime64(3, \\'UTC\\'))') AS first FROM customer_first_purchases ` +
     `WHERE customer_id IN (${windowCustomers}) GROUP BY customer_id, ${TUPLE}`;
-  return `SELECT customer_id, ${TUPLE}, sum(cur) AS cur, sum(prev) AS prev${options.last ? ', max(last) AS last' : ''}, min(first) AS first FROM (${sales} UNION ALL ${firsts}) GROUP BY customer_id, ${TUPLE}`;
+  return `SELECT customer_id, ${TUPLE}, sum(cur) AS cur, sum(prev) AS prev, max(newest) AS newest${options.last ? ', max(last) AS last' : ''}, min(first) AS first FROM (${sales} UNION ALL ${firsts}) GROUP BY customer_id, ${TUPLE}`;
 }
 
 /** Targets or inputs of the period; `where` picks levels and units. An import is in force only once its record is in `imports` (the commit point of storeImport). */
@@ -203,7 +206,7 @@ function buyersQuery(source: BuyerSource, levels: readonly Level[], select: stri
   const { key } = BUYERS[source];
   return (
     `SELECT level, unit, parent, ${select} FROM (` +
-    `SELECT lu.1 AS level, lu.2 AS unit, lu.3 AS parent, ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales${source === 'customers' ? ', min(first) AS first_purchase_at' : ''} FROM (` +
+    `SELECT lu.1 AS level, lu.2 AS unit, lu.3 AS parent, ${key}, sum(cur) AS current_sales, sum(prev) AS previous_sales, max(newest) AS newest${source === 'customers' ? ', min(first) AS first_purchase_at' : ''} FROM (` +
     buyerSales(source, { from }) +
     `) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent, ${key}) GROUP BY level, unit, parent`
   );
@@ -227,8 +230,11 @@ function partialSourceQuery(source: PartialSource, levels: readonly Level[], col
   const rows = partialRows(source, PERIOD_FIRST_DAY, PERIOD_END_DAY);
   const currency = MONEY_CURRENCY[source];
   const own = columns.filter(mine);
+  const plain = own.filter((c) => !c.money).map((c) => `${tupleMergeSql(c.id, measureOf(c.id))} AS ${c.id}__t`);
+  // Merged per tuple over the days first, then fanned out to units: a few thousand rows.
   if (!currency || !own.some((c) => c.money)) {
-    return `SELECT ${units}, ${listed((c) => mergedSql(c.id, measureOf(c.id)))} FROM (${rows}) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent`;
+    const byTuple = `SELECT ${TUPLE}, ${[...plain, 'max(newest) AS newest'].join(', ')} FROM (${rows}) GROUP BY ${TUPLE}`;
+    return `SELECT ${units}, ${listed((c) => unitMergeSql(c.id, measureOf(c.id)))} FROM (${byTuple}) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent`;
   }
   // Each row is one day, tuple and currency: converted at the day's rate.
   const converted = own
@@ -241,12 +247,14 @@ function partialSourceQuery(source: PartialSource, levels: readonly Level[], col
       );
     });
   const dated = `SELECT *, ${currency} AS fx_currency, if(fx_currency = {p_reporting: String}, toDate(0), day) AS fx_day FROM (${rows})`;
-  const joined = `SELECT ${TUPLE}, sums, id_sets, samples, ${converted.join(', ')} FROM (${dated}) AS g LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`;
+  const joined = `SELECT ${TUPLE}, sums, id_sets, samples, newest, ${converted.join(', ')} FROM (${dated}) AS g LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`;
+  const moneyByTuple = own.filter((c) => c.money).map((c) => `sum(${c.id}__v) AS ${c.id}__v, groupUniqArrayArray(${c.id}__x) AS ${c.id}__x`);
+  const byTuple = `SELECT ${TUPLE}, ${[...plain, ...moneyByTuple, 'max(newest) AS newest'].join(', ')} FROM (${joined}) GROUP BY ${TUPLE}`;
   const outer = listed(
-    (c) => (c.money ? `if(notEmpty(groupUniqArrayArray(${c.id}__x)), NULL, ${roundToHundredths(`sum(${c.id}__v)`)})` : mergedSql(c.id, measureOf(c.id))),
+    (c) => (c.money ? `if(notEmpty(groupUniqArrayArray(${c.id}__x)), NULL, ${roundToHundredths(`sum(${c.id}__v)`)})` : unitMergeSql(c.id, measureOf(c.id))),
     (c) => `arraySort(groupUniqArrayArray(${c.id}__x))`,
   );
-  return `SELECT ${units}, ${outer} FROM (${joined}) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent`;
+  return `SELECT ${units}, ${outer} FROM (${byTuple}) ARRAY JOIN ${fanOut(levels)} GROUP BY level, unit, parent`;
 }
 
 /**
@@ -273,13 +281,13 @@ function sourceQuery(source: SourceId, levels: readonly Level[], columns: readon
     if (!currency || moneyColumns.length === 0) {
       const inner = own.map((c) => `${c.sql} AS ${c.id}__t`).join(', ');
       const outer = listed((c) => `sum(${c.id}__t)`);
-      return `SELECT ${units}, ${outer} FROM (SELECT ${TUPLE}, ${inner} ${scan} GROUP BY ${TUPLE}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
+      return `SELECT ${units}, ${outer} FROM (SELECT ${TUPLE}, ${inner}, max(occurred_at) AS newest ${scan} GROUP BY ${TUPLE}) ARRAY JOIN ${fanOut(levels)} ${byUnit}`;
     }
     // Per tuple, currency and business day (one group per tuple in the reporting currency),
     // converted at the day's rate, then added up per unit and rounded once.
     const inner = own.map((c) => (c.money ? moneyInner(c) : `${c.sql} AS ${c.id}__t`)).join(', ');
-    const grouped = `SELECT ${TUPLE}, ${currency} AS fx_currency, ${rateDay(currency)} AS fx_day, ${inner} ${scan} GROUP BY ${TUPLE}, fx_currency, fx_day`;
-    const converted = `SELECT ${TUPLE}, ${own.map((c) => (c.money ? moneyConverted(c) : `${c.id}__t`)).join(', ')} FROM (${grouped}) AS g LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`;
+    const grouped = `SELECT ${TUPLE}, ${currency} AS fx_currency, ${rateDay(currency)} AS fx_day, ${inner}, max(occurred_at) AS newest ${scan} GROUP BY ${TUPLE}, fx_currency, fx_day`;
+    const converted = `SELECT ${TUPLE}, newest, ${own.map((c) => (c.money ? moneyConverted(c) : `${c.id}__t`)).join(', ')} FROM (${grouped}) AS g LEFT JOIN (${RATES}) AS fx USING (fx_currency, fx_day)`;
     const outer = listed(
       (c) => (c.money ? `if(notEmpty(groupUniqArrayArray(${c.id}__x)), NULL, ${roundToHundredths(`sum(${c.id}__v)`)})` : `sum(${c.id}__t)`),
       (c) => `arraySort(groupUniqArrayArray(${c.id}__x))`,
@@ -377,11 +385,19 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
   // in this period or the one before (not merely at some time in the past).
   const sees = (source: SourceId): string => (source === 'customers' ? 'toUInt8(countIf(current_sales > 0 OR previous_sales > 0) > 0)' : 'toUInt8(1)');
   const from = request.from ?? 'events';
-  const branches = sources.map((source) => sourceQuery(source, levels, all, sources.map((s) => `${s === source ? sees(s) : 'toUInt8(0)'} AS ${present(s)}`), from));
+  // And the newest event time of the source at the unit (imports have none).
+  const newest = (source: SourceId): string => `newest_${source}`;
+  const newestOf = (source: SourceId): string => (source === 'targets' || source === 'inputs' ? NO_TIME : `CAST(max(newest), 'Nullable(DateTime64(3, \\'UTC\\'))')`);
+  const flags = (source: SourceId): string[] => [
+    ...sources.map((s) => `${s === source ? sees(s) : 'toUInt8(0)'} AS ${present(s)}`),
+    ...sources.map((s) => `${s === source ? newestOf(s) : NO_TIME} AS ${newest(s)}`),
+  ];
+  const branches = sources.map((source) => sourceQuery(source, levels, all, flags(source), from));
   const merged = [
     ...all.map((c) => `${c.merge === 'sum' ? 'sum' : 'max'}(${c.id}) AS ${c.id}`),
     ...all.filter((c) => c.money).map((c) => `groupUniqArrayArray(${missingColumn(c.id)}) AS ${missingColumn(c.id)}`),
     ...sources.map((s) => `max(${present(s)}) AS ${present(s)}`),
+    ...sources.map((s) => `max(${newest(s)}) AS ${newest(s)}`),
   ].join(', ');
   const tuples = kpis.map((kpi) => {
     const [num, den, value] = kpiExpressions(kpi);
@@ -391,10 +407,18 @@ export function compileKpis(request: KpiRequest): CompiledQuery {
     const lacking = [...new Set(columnsOf(kpi).filter((c) => c.money).map((c) => missingColumn(c.id)))];
     const missing = lacking.length === 0 ? NO_MISSING : `arraySort(arrayDistinct(arrayConcat(${lacking.join(', ')})))`;
     const unlessMissing = (x: string): string => (lacking.length === 0 ? f64(x) : `if(notEmpty(${missing}), ${NULL_F64}, ${f64(x)})`);
-    return `tuple('${kpi.id}', ${unlessMissing(num)}, ${unlessMissing(den)}, ${unlessMissing(value)}, toUInt8(${seen}), ${missing})`;
+    // As of: the newest event time of the KPI's sources at the unit.
+    const eventSources = kpi.kind === 'manual' ? [] : [...new Set(columnsOf(kpi).map(sourceOf))].filter((s) => s !== 'targets' && s !== 'inputs');
+    const asOf =
+      eventSources.length === 0
+        ? NO_TIME
+        : eventSources.length === 1
+          ? newest(eventSources[0] as SourceId)
+          : `nullIf(greatest(${eventSources.map((s) => `ifNull(${newest(s)}, ${EPOCH})`).join(', ')}), ${EPOCH})`;
+    return `tuple('${kpi.id}', ${unlessMissing(num)}, ${unlessMissing(den)}, ${unlessMissing(value)}, toUInt8(${seen}), ${missing}, ${asOf})`;
   });
   const sql =
-    `SELECT level, unit, parent, k.1 AS kpi, k.2 AS numerator, k.3 AS denominator, k.4 AS value, k.6 AS missing FROM (` +
+    `SELECT level, unit, parent, k.1 AS kpi, k.2 AS numerator, k.3 AS denominator, k.4 AS value, k.6 AS missing, k.7 AS as_of FROM (` +
     `SELECT level, unit, max(parent) AS parent, ${merged} FROM (${branches.join(' UNION ALL ')}) GROUP BY level, unit` +
     `) ARRAY JOIN [${tuples.join(', ')}] AS k WHERE k.5 = 1 ORDER BY level, unit, kpi`;
   return {

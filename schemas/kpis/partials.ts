@@ -15,7 +15,9 @@ import { BUYERS, BY_TUPLE, TUPLE, entities, type BuyerSource, type EntitySource 
  * - percentiles: every value in `samples` — merged by taking the quantile of them all, the
  *   same exact quantile the events give;
  * - buyers (customers, members): one row per buyer, with the buyer's distinct sales of the
- *   day (`id_sets['sales']`).
+ *   day (`id_sets['sales']`);
+ * - and the newest event time the row includes (`newest`: for an order or ticket, its newest
+ *   event), so a value says how recent the events behind it are (kpi_values.as_of).
  *
  * A day's partials are computed from its rows as they are at one instant (`read_at`, read
  * with FINAL, so a producer duplicate or a replay is counted once) and kept as a version of
@@ -50,16 +52,25 @@ export function partialKind(m: Measure): PartialKind {
   }
 }
 
-/** A measure merged over partial rows (the rows of a unit's tuples and the period's days). */
-export function mergedSql(id: string, m: Measure): string {
+/**
+ * A measure merged in two steps, as the events are aggregated: over a tuple's partial rows
+ * of the period's days (`tupleMergeSql`, as `<id>__t`), then over a unit's tuples
+ * (`unitMergeSql`). A distinct count is counted per tuple and added up per unit, as from the
+ * events (a sale has one tuple); a percentile takes every value of the unit's tuples.
+ */
+export function tupleMergeSql(id: string, m: Measure): string {
   switch (partialKind(m)) {
     case 'sums':
       return `sum(sums['${id}'])`;
     case 'id_sets':
       return `uniqExactArray(id_sets['${id}'])`;
     case 'samples':
-      return `quantileExactArray(0.9)(samples['${id}'])`;
+      return `groupArrayArray(samples['${id}'])`;
   }
+}
+
+export function unitMergeSql(id: string, m: Measure): string {
+  return partialKind(m) === 'samples' ? `quantileExactArray(0.9)(${id}__t)` : `sum(${id}__t)`;
 }
 
 /** The sums a money measure keeps: the amount in micros, and the rows it counts. */
@@ -99,7 +110,7 @@ function keptMaps(source: PartialSource): { sums: string; id_sets: string; sampl
 }
 
 /** The columns every partial row is inserted with, in order. */
-const PARTIAL_COLUMNS = 'day, time_zone, reporting_currency, read_at, source, region, store, department, channel, currency, buyer, sums, id_sets, samples';
+const PARTIAL_COLUMNS = 'day, time_zone, reporting_currency, read_at, source, region, store, department, channel, currency, buyer, sums, id_sets, samples, newest';
 const INSERT = `INSERT INTO kpi_day_partials (${PARTIAL_COLUMNS}) `;
 
 const TIME_ZONE = '{p_time_zone: String}';
@@ -127,7 +138,7 @@ function tupleStatement(source: PartialSource, table: string): string {
   // is applied when days are merged, so a partial stays right if it changes.
   const currency = source === 'ticket_events' ? "'' AS currency" : 'currency';
   return (
-    `${INSERT}SELECT ${businessDay('occurred_at')} AS day, ${stamp(source)}, ${TUPLE}, ${currency}, '' AS buyer, ${maps.sums} AS sums, ${maps.id_sets} AS id_sets, ${maps.samples} AS samples ` +
+    `${INSERT}SELECT ${businessDay('occurred_at')} AS day, ${stamp(source)}, ${TUPLE}, ${currency}, '' AS buyer, ${maps.sums} AS sums, ${maps.id_sets} AS id_sets, ${maps.samples} AS samples, max(occurred_at) AS newest ` +
     `FROM ${table} FINAL WHERE ${onDays('occurred_at')} GROUP BY day, ${TUPLE}, currency`
   );
 }
@@ -141,7 +152,7 @@ function entityStatement(source: EntitySource): string {
     `SELECT *, day, toDateTime64(toDateTime(day, ${TIME_ZONE}), 3, 'UTC') AS day_start, toDateTime64(toDateTime(day + 1, ${TIME_ZONE}), 3, 'UTC') AS day_end ` +
     `FROM (${withDays}) ARRAY JOIN arrayFilter(d -> has(${DAYS}, d), entity_days) AS day`;
   return (
-    `${INSERT}SELECT day, ${stamp(source)}, ${TUPLE}, '' AS currency, '' AS buyer, ${atDay(maps.sums)} AS sums, ${atDay(maps.id_sets)} AS id_sets, ${atDay(maps.samples)} AS samples ` +
+    `${INSERT}SELECT day, ${stamp(source)}, ${TUPLE}, '' AS currency, '' AS buyer, ${atDay(maps.sums)} AS sums, ${atDay(maps.id_sets)} AS id_sets, ${atDay(maps.samples)} AS samples, max(newest) AS newest ` +
     `FROM (${perDay}) GROUP BY day, ${TUPLE}`
   );
 }
@@ -151,8 +162,8 @@ function buyerStatement(source: BuyerSource): string {
   // Filtered before the key is made non-Nullable: an alias would shadow the column in WHERE.
   return (
     `${INSERT}SELECT day, ${stamp(source)}, ${TUPLE}, '' AS currency, buyer, CAST(map(), 'Map(String, Int128)') AS sums, ` +
-    `CAST(map('sales', groupUniqArray(sale_id)), 'Map(String, Array(String))') AS id_sets, CAST(map(), 'Map(String, Array(Float64))') AS samples ` +
-    `FROM (SELECT ${businessDay('occurred_at')} AS day, assumeNotNull(${key}) AS buyer, ${TUPLE}, sale_id FROM sale_lines WHERE ${key} IS NOT NULL AND ${onDays('occurred_at')}) ` +
+    `CAST(map('sales', groupUniqArray(sale_id)), 'Map(String, Array(String))') AS id_sets, CAST(map(), 'Map(String, Array(Float64))') AS samples, max(occurred_at) AS newest ` +
+    `FROM (SELECT ${businessDay('occurred_at')} AS day, assumeNotNull(${key}) AS buyer, ${TUPLE}, sale_id, occurred_at FROM sale_lines WHERE ${key} IS NOT NULL AND ${onDays('occurred_at')}) ` +
     `GROUP BY day, ${TUPLE}, buyer`
   );
 }

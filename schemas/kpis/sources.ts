@@ -50,11 +50,11 @@ export const entityTable = (source: EntitySource): { table: string; key: string 
 /**
  * Every entity with an event where `selected` holds (a condition on its events), each once,
  * from all of its events (an order placed last month and delivered in the period has its
- * placed_at); `extra` adds aggregates of its events.
+ * placed_at), with the time of its newest event (`newest`); `extra` adds aggregates of its events.
  */
 export function entities(source: EntitySource, selected: string, extra = ''): string {
   const { table, key, steps } = ENTITY_COLUMNS[source];
-  return `SELECT ${key}, ${ORG}, ${steps}${extra ? `, ${extra}` : ''} FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${selected}) GROUP BY ${key}`;
+  return `SELECT ${key}, ${ORG}, ${steps}, max(occurred_at) AS newest${extra ? `, ${extra}` : ''} FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE ${selected}) GROUP BY ${key}`;
 }
 
 /** Orders with an event in the period, each once. */

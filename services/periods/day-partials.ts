@@ -30,6 +30,11 @@ export interface DayRange {
 }
 
 export interface PartialsRefresh {
+  /**
+   * ClickHouse's clock when the refresh began looking: the partials of the range include
+   * every event whose arrival was recorded by then.
+   */
+  checkedAt: string;
   /** Business days in the range. */
   days: number;
   /** Days recomputed, oldest first. */
@@ -163,12 +168,14 @@ export function createDayPartials(
   }
 
   async function refreshOnce(range: DayRange): Promise<PartialsRefresh> {
+    const [clock] = await queryRows<{ now: string }>(client, 'SELECT toString(now64(3)) AS now');
+    const checkedAt = String(clock?.now);
     const days = await daysOf(range);
     const { stale, missing, arrived, entities } = await staleDays(range, days);
     const computed = days.filter((d) => stale.has(d));
     if (computed.length > 0) await compute(computed, range);
     await pruneSuperseded();
-    return { days: days.length, computed, missing, arrived, entities };
+    return { checkedAt, days: days.length, computed, missing, arrived, entities };
   }
 
   return {

@@ -86,6 +86,8 @@ export interface KpiValueRow {
   denominator: number | null;
   /** What a missing value lacks: exchange rates as "HKD 2026-03-04" (currency, business day). */
   missing: string[];
+  /** The newest event time the value includes (UTC, `YYYY-MM-DD HH:MM:SS.mmm`); null for an imported value. */
+  as_of: string | null;
   revision: number;
   status: string;
 }
@@ -107,7 +109,7 @@ export async function readValues(
   const state = revision === 0 ? 'provisional' : (row?.state ?? 'unknown');
   const values = await queryRows<Omit<KpiValueRow, 'revision' | 'status'>>(
     client,
-    'SELECT kpi, level, unit, parent, value, numerator, denominator, missing FROM kpi_values FINAL ' +
+    'SELECT kpi, level, unit, parent, value, numerator, denominator, missing, toString(as_of) AS as_of FROM kpi_values FINAL ' +
       'WHERE grain = {grain: String} AND period = {period: String} AND revision = {revision: UInt32} ' +
       "AND ({level: String} = '' OR level = {level: String}) AND ({kpi: String} = '' OR kpi = {kpi: String}) " +
       'ORDER BY level, unit, kpi',

@@ -110,8 +110,8 @@ export const EnvSchema = z.object({
   KPI_CLOSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(900),
   /** KPI queries a close runs at once. @default 2 */
   KPI_CLOSE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
-  /** Seconds between refreshes of the open periods' provisional KPI values. @default 300 */
-  KPI_PROVISIONAL_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** Seconds between checks of the open periods' provisional KPI values, each refreshing the periods whose events or imports changed. @default 5 */
+  KPI_PROVISIONAL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(5),
   /** Seconds a restatement waits for more late events before it recomputes. @default 60 */
   KPI_RESTATE_DEBOUNCE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Seconds between the worker's checks for late events in closed periods. @default 30 */

@@ -141,6 +141,21 @@ describe('day partials: merged over any range, equal to the events', () => {
     expect(after.partials).toEqual(before.partials);
   }, 120_000);
 
+  it('says as of when: each value carries the newest event time of its sources at the unit', async () => {
+    const range = days('2026-03-02', 11);
+    const got = (await bothWays(range)).partials as { level: string; unit: string; kpi: string; as_of: string | null }[];
+    const start = Date.parse(range.period.start);
+    const end = Date.parse(range.period.end);
+    const newest = (families: string[], store?: string): number =>
+      Math.max(...events.filter((e) => families.includes(EVENT_SCHEMAS[e.type].family) && (store === undefined || e.org.store === store) && Date.parse(e.occurred_at) >= start && Date.parse(e.occurred_at) < end).map((e) => Date.parse(e.occurred_at)));
+    const asOf = (kpi: string, level: string, unit: string): number => Date.parse(`${String(got.find((v) => v.kpi === kpi && v.level === level && v.unit === unit)?.as_of).replace(' ', 'T')}Z`);
+    // Net sales read sales and returns; tickets opened read ticket events.
+    expect(asOf('net_sales', 'company', 'all')).toBe(newest(['sales', 'returns']));
+    expect(asOf('net_sales', 'store', String(heldStore))).toBe(newest(['sales', 'returns'], heldStore));
+    expect(asOf('tickets_opened', 'company', 'all')).toBe(newest(['tickets']));
+    expect(got.find((v) => v.kpi === 'staff_turnover_rate')).toBeUndefined();
+  }, 120_000);
+
   it('keeps one version of each day once superseded versions are past their grace', async () => {
     const [versions] = await queryRows<{ days: string; versions: string; stale_rows: string }>(
       warehouse.client,

@@ -9,6 +9,7 @@ import { generateEvents } from '../../services/simulator/generate.js';
 import { periodOf, previousPeriod } from '../../schemas/calendar/index.js';
 import { EVENT_SCHEMAS } from '../../schemas/events/index.js';
 import { applySchedules } from '../../workflows/schedules.js';
+import { periodSettings, refreshProvisional } from '../../workflows/client.js';
 import { startWorker, type WorkerHandle } from '../../workflows/worker.js';
 import { moneySettings } from '../../services/shared/config.js';
 import { testConfig, uniqueName } from '../support/env.js';
@@ -60,15 +61,12 @@ describe('schedules: closes at period ends and provisional values', () => {
   });
 
   it('the provisional schedule writes revision 0 for every open period', async () => {
-    await temporal.client.schedule.getHandle(`${config.close.idPrefix}schedule:provisional`).trigger();
+    const schedule = temporal.client.schedule.getHandle(`${config.close.idPrefix}schedule:provisional`);
+    await schedule.trigger();
     const today = periodOf('day', Date.now(), calendar);
-    await waitFor(
-      async () => {
-        const rows = await queryRows<{ n: string }>(warehouse.client, "SELECT toString(count()) AS n FROM kpi_values FINAL WHERE revision = 0 AND status = 'provisional' AND grain = 'year'");
-        return Number(rows[0]?.n) > 0 ? true : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 500, what: 'provisional values' },
-    );
+    // The run the trigger started, to its end (values are written grain by grain).
+    const started = await waitFor(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId, { timeoutMs: 60_000, intervalMs: 250, what: 'the scheduled refresh to start' });
+    await temporal.client.workflow.getHandle(started).result();
     // Every open period that began before today has sales (today may have none yet in the small hours).
     const open = (['week', 'month', 'quarter', 'year'] as const).map((g) => periodOf(g, Date.now(), calendar)).filter((p) => p.start < today.start);
     for (const p of open) {
@@ -76,6 +74,26 @@ describe('schedules: closes at period ends and provisional values', () => {
       expect({ revision: read.revision, status: read.status }).toEqual({ revision: 0, status: 'provisional' });
       expect(read.values[0]?.value).toBeGreaterThan(0);
     }
+  });
+
+  it('refreshes only the open periods whose events changed since their values were computed, and says as of when', async () => {
+    const settings = periodSettings(config);
+    const refresh = (n: number) => refreshProvisional(temporal.client, settings, `${config.close.idPrefix}provisional:check:${n}`, { taskQueue: config.temporal.taskQueue });
+    // Nothing arrived since the schedule's run: nothing to recompute.
+    expect((await refresh(1)).periods).toEqual([]);
+    // A sale a minute ago, stored as ingest stores it (its rows, then its arrival).
+    const [sale] = await queryRows<Record<string, unknown>>(warehouse.client, 'SELECT * EXCEPT (ingested_at) FROM sale_lines LIMIT 1');
+    const at = new Date(Date.now() - 60_000);
+    const occurred = at.toISOString().replace('T', ' ').replace('Z', '');
+    await insertRows(warehouse.client, 'sale_lines', [{ ...sale, event_id: `late-${Date.now()}`, sale_id: `sale-${Date.now()}`, occurred_at: occurred }]);
+    await insertRows(warehouse.client, 'arrivals', [{ slice: new Date(at.getTime() - (at.getTime() % 900_000)).toISOString().replace('T', ' ').slice(0, 19), events: 1 }]);
+    const today = periodOf('day', Date.now(), calendar);
+    const before = await readValues(warehouse.client, { grain: 'day', period: today.id, level: 'company', kpi: 'transactions' });
+    const second = await refresh(2);
+    expect(second.periods).toEqual(['day', 'week', 'month', 'quarter', 'year'].map((g) => `${g} ${periodOf(g as 'day', Date.now(), calendar).id}`));
+    const after = await readValues(warehouse.client, { grain: 'day', period: today.id, level: 'company', kpi: 'transactions' });
+    expect(after.values[0]?.value).toBe((before.values[0]?.value ?? 0) + 1);
+    expect(after.values[0]?.as_of).toBe(occurred);
   });
 
   it('the day schedule closes the day that just ended, under its business key', async () => {

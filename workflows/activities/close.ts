@@ -132,7 +132,7 @@ export function createCloseActivities({ clickhouse, scorecards, money, ingest }:
      * group of a close asks; the first computes what is stale, the others find it fresh).
      */
     async computeValues(input: PeriodBounds & { revision: number; status: 'closed' | 'provisional'; kpis: KpiId[] }): Promise<{ rows: number }> {
-      await withHeartbeat(() => partials.refresh({ start: input.previousStart, end: input.end, ...money }));
+      const fresh = await withHeartbeat(() => partials.refresh({ start: input.previousStart, end: input.end, ...money }));
       const compiled = compileKpis({
         kpis: input.kpis,
         period: { grain: input.grain, id: input.period, start: input.start, end: input.end },
@@ -142,16 +142,38 @@ export function createCloseActivities({ clickhouse, scorecards, money, ingest }:
         from: 'partials',
       });
       const query =
-        'INSERT INTO kpi_values (grain, period, period_start, period_end, revision, status, kpi, level, unit, parent, numerator, denominator, value, missing, computed_at) ' +
+        'INSERT INTO kpi_values (grain, period, period_start, period_end, revision, status, kpi, level, unit, parent, numerator, denominator, value, missing, as_of, computed_at) ' +
         `SELECT {p_grain: String}, {p_period: String}, {p_start: DateTime64(3, 'UTC')}, {p_end: DateTime64(3, 'UTC')}, {revision: UInt32}, {status: String}, ` +
-        `kpi, level, unit, parent, numerator, denominator, value, missing, now64(3) FROM (${compiled.sql})`;
-      await withHeartbeat(() => clickhouse.command({ query, query_params: { ...compiled.params, revision: input.revision, status: input.status } }));
+        `kpi, level, unit, parent, numerator, denominator, value, missing, as_of, {computed_at: DateTime64(3, 'UTC')} FROM (${compiled.sql})`;
+      // computed_at: when the partials read were known fresh, so a later arrival is a change (provisionalStale).
+      await withHeartbeat(() => clickhouse.command({ query, query_params: { ...compiled.params, revision: input.revision, status: input.status, computed_at: fresh.checkedAt } }));
       const [row] = await queryRows<{ n: string }>(
         clickhouse,
         'SELECT toString(count()) AS n FROM kpi_values FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = {revision: UInt32} AND kpi IN {kpis: Array(String)}',
         { grain: input.grain, period: input.period, revision: input.revision, kpis: input.kpis },
       );
       return { rows: Number(row?.n ?? 0) };
+    },
+
+    /**
+     * Which open periods' provisional values are out of date: those with none yet, and those
+     * whose events (of the period or the one before, which churn and growth read) or imports
+     * (targets, inputs, rates) arrived after their values were computed. The rest are as
+     * they would be recomputed.
+     */
+    async provisionalStale(input: { periods: PeriodBounds[] }): Promise<string[]> {
+      const stale: string[] = [];
+      for (const p of input.periods) {
+        const [row] = await queryRows<{ stale: number }>(
+          clickhouse,
+          'WITH (SELECT minOrNull(computed_at) FROM kpi_values FINAL WHERE grain = {grain: String} AND period = {period: String} AND revision = 0) AS computed ' +
+            "SELECT toUInt8(isNull(computed) OR (SELECT count() FROM arrivals WHERE arrived_at > computed AND slice >= {from: DateTime64(3, 'UTC')} AND slice < {end: DateTime64(3, 'UTC')}) > 0 " +
+            'OR (SELECT count() FROM imports WHERE imported_at > computed) > 0) AS stale',
+          { grain: p.grain, period: p.period, from: chInstant(p.previousStart), end: chInstant(p.end) },
+        );
+        if (row?.stale) stale.push(`${p.grain}|${p.period}`);
+      }
+      return stale;
     },
 
     /** Scores and ranks every scorecard for the grain from the revision's values. */

@@ -1,12 +1,12 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { executeChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { executeChild, patched, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 
 /** Set by Temporal on every workflow a Schedule starts. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 import { GRAINS, periodOf, previousPeriod, type Grain } from '../../schemas/calendar/index.js';
 import { closeWorkflowId } from './ids.js';
 import type { ClosePeriodInput, ClosePeriodResult, closePeriodWorkflow } from './close-period.js';
-import { computeAll, resolvePeriod, type PeriodSettings } from './period-steps.js';
+import { computeAll, resolvePeriod, steps, type PeriodSettings } from './period-steps.js';
 
 export interface CloseEndedPeriodInput extends PeriodSettings {
   grain: Grain;
@@ -40,17 +40,23 @@ export async function closeEndedPeriodWorkflow(input: CloseEndedPeriodInput): Pr
 
 /**
  * Refreshes the provisional values (revision 0) of the open period of every grain — today,
- * this week, month, quarter and year — for operations to watch. Started by a Schedule on
- * the provisional interval.
+ * this week, month, quarter and year — for operations to watch, from the day partials (only
+ * the days that received events are recomputed). Started by a Schedule on the provisional
+ * interval.
  */
 export async function refreshProvisionalWorkflow(input: PeriodSettings): Promise<{ periods: string[]; values: number }> {
   const now = Date.now();
+  const open = GRAINS.map((grain) => resolvePeriod(grain, periodOf(grain, now, input.calendar).id, input.calendar));
+  // Only the periods whose events or imports changed since their values were computed (a
+  // frequent schedule then costs a few small queries while nothing arrives); day first, so
+  // today's values follow ingest soonest.
+  const changed = patched('provisional-when-changed') ? new Set(await steps.provisionalStale({ periods: open })) : undefined;
   const periods: string[] = [];
   let values = 0;
-  for (const grain of GRAINS) {
-    const open = periodOf(grain, now, input.calendar);
-    values += await computeAll(resolvePeriod(grain, open.id, input.calendar), 0, input.concurrency, 'provisional');
-    periods.push(`${grain} ${open.id}`);
+  for (const bounds of open) {
+    if (changed && !changed.has(`${bounds.grain}|${bounds.period}`)) continue;
+    values += await computeAll(bounds, 0, input.concurrency, 'provisional');
+    periods.push(`${bounds.grain} ${bounds.period}`);
   }
   return { periods, values };
 }

@@ -157,7 +157,7 @@ export async function valuesCommand(config: Config, options: { grain: string; pe
   await withSession(config, 'values.read', async ({ operations }) => {
     const read = await operations.values({ grain, period, ...(level ? { level } : {}), ...(options.kpi ? { kpi: options.kpi } : {}), ...(options.revision !== undefined ? { revision: options.revision } : {}) });
     if (options.json) {
-      const rows = read.values.map((v) => ({ kpi: v.kpi, level: v.level, unit: v.unit, value: v.value, numerator: v.numerator, denominator: v.denominator, missing: v.missing, revision: v.revision, status: v.status }));
+      const rows = read.values.map((v) => ({ kpi: v.kpi, level: v.level, unit: v.unit, value: v.value, numerator: v.numerator, denominator: v.denominator, missing: v.missing, as_of: v.as_of, revision: v.revision, status: v.status }));
       process.stdout.write(`${JSON.stringify(rows)}\n`);
       return;
     }
@@ -166,7 +166,9 @@ export async function valuesCommand(config: Config, options: { grain: string; pe
       process.stdout.write(`No KPI values for ${grain} ${period}${which}.\n`);
       return;
     }
-    process.stdout.write(`${grain} ${period}, revision ${read.revision} (${read.status})\n`);
+    // Texts of one format compare as the instants they name.
+    const newest = read.values.reduce<string | null>((m, v) => (v.as_of !== null && (m === null || v.as_of > m) ? v.as_of : m), null);
+    process.stdout.write(`${grain} ${period}, revision ${read.revision} (${read.status})${newest ? `, events up to ${newest} UTC` : ''}\n`);
     const lacking = read.values.some((v) => v.missing.length > 0);
     process.stdout.write(
       `${renderTable(

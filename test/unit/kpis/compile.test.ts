@@ -42,7 +42,7 @@ describe('compileKpis', () => {
     expect(q.params).toMatchObject({ p_start: '2026-06-30 16:00:00.000', p_end: '2026-07-31 16:00:00.000', p_grain: 'month', p_period: '2026-07', p_levels: ['store'], p_reporting: 'CNY', p_time_zone: 'Asia/Shanghai' });
     expect(q.sql).toContain("{p_start: DateTime64(3, 'UTC')}");
     expect(q.sql).not.toContain('2026');
-    expect(q.columns).toEqual(['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing']);
+    expect(q.columns).toEqual(['level', 'unit', 'parent', 'kpi', 'numerator', 'denominator', 'value', 'missing', 'as_of']);
   });
 
   it('scans only the sources the KPIs asked for draw on', () => {

@@ -1,7 +1,7 @@
 import { KPI_IDS } from '../../../schemas/kpis/catalog.js';
 import { LEVELS, compileKpis } from '../../../schemas/kpis/compile.js';
 import { MEASURES, type Measure } from '../../../schemas/kpis/measures.js';
-import { PARTIAL_SOURCES, dayPartialStatements, mergedSql, partialKind, partialRows } from '../../../schemas/kpis/partials.js';
+import { PARTIAL_SOURCES, dayPartialStatements, partialKind, partialRows, tupleMergeSql } from '../../../schemas/kpis/partials.js';
 import { parsePeriod, previousPeriod } from '../../../schemas/calendar/index.js';
 
 const calendar = { timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1 };
@@ -21,7 +21,7 @@ describe('day partials', () => {
         continue;
       }
       expect(sql).toContain(m.money ? `'${id}__t'` : `'${id}'`);
-      expect(mergedSql(id, m)).toContain(`${partialKind(m)}['${id}']`);
+      expect(tupleMergeSql(id, m)).toContain(`${partialKind(m)}['${id}']`);
     }
   });
 

@@ -13,7 +13,7 @@ describe('loadConfig', () => {
     expect(config.clickhouse.database).toBe('kpi');
     expect(config.business).toEqual({ timeZone: 'Asia/Shanghai', fiscalYearStartMonth: 1, reportingCurrency: 'CNY' });
     expect(config.logLevel).toBe('info');
-    expect(config.close).toEqual({ idPrefix: '', graceMs: 900_000, concurrency: 2, provisionalIntervalMs: 300_000, restateDebounceMs: 60_000, lateCheckMs: 30_000, scorecardsFile: undefined });
+    expect(config.close).toEqual({ idPrefix: '', graceMs: 900_000, concurrency: 2, provisionalIntervalMs: 5_000, restateDebounceMs: 60_000, lateCheckMs: 30_000, scorecardsFile: undefined });
     expect(path.isAbsolute(config.paths.dataDir)).toBe(true);
     if (config.clickhouse.mode === 'embedded') expect(config.clickhouse.path).toBe(path.join(config.paths.dataDir, 'clickhouse'));
   });
