@@ -127,12 +127,21 @@ export function createCloseActivities({ clickhouse, scorecards, money, ingest }:
     },
 
     /**
-     * Computes KPIs for every unit of every level and writes them as rows of the revision:
-     * from the day partials of the period and the one before, made fresh first (each KPI
-     * group of a close asks; the first computes what is stale, the others find it fresh).
+     * Makes the day partials of [start, end) fresh: recomputes the days without partials and
+     * those whose events changed. Returns when they were known fresh (ClickHouse's clock).
      */
-    async computeValues(input: PeriodBounds & { revision: number; status: 'closed' | 'provisional'; kpis: KpiId[] }): Promise<{ rows: number }> {
-      const fresh = await withHeartbeat(() => partials.refresh({ start: input.previousStart, end: input.end, ...money }));
+    async refreshPartials(input: { start: string; end: string }): Promise<{ checkedAt: string; computed: number }> {
+      const fresh = await withHeartbeat(() => partials.refresh({ start: input.start, end: input.end, ...money }));
+      return { checkedAt: fresh.checkedAt, computed: fresh.computed.length };
+    },
+
+    /**
+     * Computes KPIs for every unit of every level and writes them as rows of the revision,
+     * from the day partials of the period and the one before: made fresh by refreshPartials
+     * at `checkedAt` (the instant the values are stamped with), or here without it.
+     */
+    async computeValues(input: PeriodBounds & { revision: number; status: 'closed' | 'provisional'; kpis: KpiId[]; checkedAt?: string }): Promise<{ rows: number }> {
+      const fresh = input.checkedAt !== undefined ? { checkedAt: input.checkedAt } : await withHeartbeat(() => partials.refresh({ start: input.previousStart, end: input.end, ...money }));
       const compiled = compileKpis({
         kpis: input.kpis,
         period: { grain: input.grain, id: input.period, start: input.start, end: input.end },

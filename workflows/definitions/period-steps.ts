@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { CloseActivities, PeriodBounds } from '../activities/close.js';
 import { InvalidPeriodError, parsePeriod, previousPeriod, type CalendarConfig, type Grain } from '../../schemas/calendar/index.js';
 import { KPI_IDS } from '../../schemas/kpis/catalog.js';
@@ -37,16 +37,20 @@ export function resolvePeriod(grain: Grain, period: string, calendar: CalendarCo
   }
 }
 
-/** Computes every KPI for every unit into the revision, a bounded number of queries at once. */
-export async function computeAll(bounds: PeriodBounds, revision: number, concurrency: number, status: 'closed' | 'provisional'): Promise<number> {
+/**
+ * Computes every KPI for every unit into the revision, a bounded number of queries at once,
+ * from day partials made fresh once for all of them (or already, at `checkedAt`).
+ */
+export async function computeAll(bounds: PeriodBounds, revision: number, concurrency: number, status: 'closed' | 'provisional', fresh?: { checkedAt: string }): Promise<number> {
   const groups = kpiGroups(KPI_IDS);
+  const checkedAt = fresh?.checkedAt ?? (patched('partials-once') ? (await queries.refreshPartials({ start: bounds.previousStart, end: bounds.end })).checkedAt : undefined);
   let next = 0;
   let rows = 0;
   const lane = async (): Promise<void> => {
     while (next < groups.length) {
       const kpis = groups[next++];
       if (!kpis) return;
-      rows += (await queries.computeValues({ ...bounds, revision, status, kpis })).rows;
+      rows += (await queries.computeValues({ ...bounds, revision, status, kpis, ...(checkedAt !== undefined ? { checkedAt } : {}) })).rows;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, groups.length)) }, lane));

@@ -6,7 +6,7 @@ const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTim
 import { GRAINS, periodOf, previousPeriod, type Grain } from '../../schemas/calendar/index.js';
 import { closeWorkflowId } from './ids.js';
 import type { ClosePeriodInput, ClosePeriodResult, closePeriodWorkflow } from './close-period.js';
-import { computeAll, resolvePeriod, steps, type PeriodSettings } from './period-steps.js';
+import { computeAll, queries, resolvePeriod, steps, type PeriodSettings } from './period-steps.js';
 
 export interface CloseEndedPeriodInput extends PeriodSettings {
   grain: Grain;
@@ -53,9 +53,14 @@ export async function refreshProvisionalWorkflow(input: PeriodSettings): Promise
   const changed = patched('provisional-when-changed') ? new Set(await steps.provisionalStale({ periods: open })) : undefined;
   const periods: string[] = [];
   let values = 0;
-  for (const bounds of open) {
-    if (changed && !changed.has(`${bounds.grain}|${bounds.period}`)) continue;
-    values += await computeAll(bounds, 0, input.concurrency, 'provisional');
+  const stale = open.filter((bounds) => !changed || changed.has(`${bounds.grain}|${bounds.period}`));
+  // The day partials of every stale period (and the ones before) made fresh once.
+  const fresh =
+    changed && stale.length > 0
+      ? await queries.refreshPartials({ start: stale.map((b) => b.previousStart).sort()[0] as string, end: stale.map((b) => b.end).sort().at(-1) as string })
+      : undefined;
+  for (const bounds of stale) {
+    values += await computeAll(bounds, 0, input.concurrency, 'provisional', fresh);
     periods.push(`${bounds.grain} ${bounds.period}`);
   }
   return { periods, values };
