@@ -47,6 +47,12 @@ export interface PartialsRefresh {
 
 /** Days computed by one statement per source, so a cold year is computed in bounded memory. */
 const DAYS_PER_STATEMENT = 31;
+/**
+ * Arrivals already looked at are looked at again for this long: an arrival is stamped when
+ * its insert begins and seen once it commits, so one stamped just before a check may only
+ * show after it.
+ */
+const ARRIVAL_COMMIT_MARGIN_MS = 5 * 60_000;
 
 const ENTITIES: EntitySource[] = ['orders', 'tickets'];
 
@@ -63,6 +69,8 @@ export function createDayPartials(
 ) {
   const graceMs = options.supersededGraceMs ?? 60_000;
   const running = new Map<string, Promise<PartialsRefresh>>();
+  /** Per range, when its last refresh began looking (ClickHouse's clock): arrivals before it (less the margin) were examined. */
+  const checked = new Map<string, string>();
   let prunedAtMs = 0;
 
   async function daysOf(range: DayRange): Promise<string[]> {
@@ -75,7 +83,7 @@ export function createDayPartials(
   }
 
   /** The days of the range whose partials are missing or stale, and why. */
-  async function staleDays(range: DayRange, days: string[]): Promise<{ stale: Set<string>; missing: number; arrived: number; entities: number }> {
+  async function staleDays(range: DayRange, days: string[], checkedBefore: string | undefined): Promise<{ stale: Set<string>; missing: number; arrived: number; entities: number }> {
     const first = days[0];
     const last = days.at(-1);
     if (first === undefined || last === undefined) return { stale: new Set(), missing: 0, arrived: 0, entities: 0 };
@@ -91,8 +99,11 @@ export function createDayPartials(
     const stale = new Set(days.filter((d) => !versions.has(d)));
     const missing = stale.size;
     if (versions.size === 0) return { stale, missing, arrived: 0, entities: 0 };
-    // Texts of one format compare as the instants they name.
-    const since = [...versions.values()].sort()[0] ?? '1970-01-01 00:00:00.000';
+    // Texts of one format compare as the instants they name. Arrivals after the oldest
+    // version matter, or only those since the last check when one was made (less the margin).
+    const oldest = [...versions.values()].sort()[0] ?? '1970-01-01 00:00:00.000';
+    const lastLook = checkedBefore === undefined ? undefined : chText(new Date(Date.parse(`${checkedBefore.replace(' ', 'T')}Z`) - ARRIVAL_COMMIT_MARGIN_MS).toISOString());
+    const since = lastLook !== undefined && lastLook > oldest ? lastLook : oldest;
     const arrivals = await queryRows<{ day: string; arrived: string }>(
       client,
       "SELECT toString(toDate(slice, {tz: String})) AS day, toString(max(arrived_at)) AS arrived FROM arrivals WHERE arrived_at > {since: DateTime64(3, 'UTC')} GROUP BY day",
@@ -167,13 +178,14 @@ export function createDayPartials(
     }
   }
 
-  async function refreshOnce(range: DayRange): Promise<PartialsRefresh> {
+  async function refreshOnce(key: string, range: DayRange): Promise<PartialsRefresh> {
     const [clock] = await queryRows<{ now: string }>(client, 'SELECT toString(now64(3)) AS now');
     const checkedAt = String(clock?.now);
     const days = await daysOf(range);
-    const { stale, missing, arrived, entities } = await staleDays(range, days);
+    const { stale, missing, arrived, entities } = await staleDays(range, days, checked.get(key));
     const computed = days.filter((d) => stale.has(d));
     if (computed.length > 0) await compute(computed, range);
+    checked.set(key, checkedAt);
     await pruneSuperseded();
     return { checkedAt, days: days.length, computed, missing, arrived, entities };
   }
@@ -184,7 +196,7 @@ export function createDayPartials(
       const key = `${range.timeZone}|${range.reportingCurrency}|${chText(range.start)}|${chText(range.end)}`;
       let pending = running.get(key);
       if (!pending) {
-        pending = refreshOnce(range).finally(() => running.delete(key));
+        pending = refreshOnce(key, range).finally(() => running.delete(key));
         running.set(key, pending);
       }
       return pending;
