@@ -8,8 +8,12 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, CHDB_PATH: tempDir('cli-chdb'), LOG_LEVEL: 'warn', ...extra };
 }
 
+/**
+ * Each case has a store (and ports) of its own and runs `kpi` processes one after another,
+ * each mostly starting up: the cases run side by side.
+ */
 describe('kpi command line', () => {
-  it('stops on a bad environment value with exit code 2 and a message naming the variable', async () => {
+  it.concurrent('stops on a bad environment value with exit code 2 and a message naming the variable', async () => {
     const result = await runKpi(['stack', 'status'], env({ KPI_TIME_ZONE: 'Mars/Base', KAFKA_BROKERS: 'nohost' }));
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('KPI_TIME_ZONE: expected an IANA time zone');
@@ -17,14 +21,14 @@ describe('kpi command line', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('rejects an unknown command and a bad option with exit code 2', async () => {
+  it.concurrent('rejects an unknown command and a bad option with exit code 2', async () => {
     expect((await runKpi(['frobnicate'], env())).code).toBe(2);
     const bad = await runKpi(['sql', 'SELECT 1', '--format', 'xml'], env());
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("Allowed choices are table, json, ndjson, csv, tsv");
   });
 
-  it('tells what to install when java is missing', async () => {
+  it.concurrent('tells what to install when java is missing', async () => {
     // Other ports and data folder: nothing is running there, so Kafka would have to start.
     const result = await runKpi(
       ['stack', 'up'],
@@ -34,7 +38,7 @@ describe('kpi command line', () => {
     expect(result.stderr).toMatch(/Kafka needs Java 17\+, but `java` was not found\. Install Java 17 or newer/);
   });
 
-  it('migrates, then answers SQL in every format, read-only by default', async () => {
+  it.concurrent('migrates, then answers SQL in every format, read-only by default', async () => {
     const e = env();
     const migrated = await runKpi(['migrate', '--json'], e);
     expect(migrated.code).toBe(0);
@@ -70,7 +74,7 @@ describe('kpi command line', () => {
     expect(lastJsonLine((await runKpi(['sql', query, '-p', 't=dead_letters', '-f', 'json'], e)).stdout)).toEqual([{ name: 'dead_letters' }]);
   });
 
-  it('reports a store held by another process clearly', async () => {
+  it.concurrent('reports a store held by another process clearly', async () => {
     const e = env();
     const holder = await import('node:child_process').then(({ spawn }) =>
       spawn(process.execPath, ['--import', 'tsx', '-e', "const { openWarehouse } = await import('./services/shared/clickhouse.ts'); const { loadConfig } = await import('./services/shared/config.ts'); await openWarehouse(loadConfig(process.env).clickhouse); console.log('held'); setInterval(() => {}, 1000);"], {
@@ -90,7 +94,7 @@ describe('kpi command line', () => {
     }
   });
 
-  it('period commands: clear errors for bad grains, periods, files and unknown KPIs, exit code 2', async () => {
+  it.concurrent('period commands: clear errors for bad grains, periods, files and unknown KPIs, exit code 2', async () => {
     const e = env();
     const grain = await runKpi(['close', '--grain', 'fortnight', '--period', '2026-07'], e);
     expect(grain.code).toBe(2);
@@ -111,7 +115,7 @@ describe('kpi command line', () => {
     expect(unknown.stderr).toContain('unknown column colour');
   });
 
-  it('period commands on an empty store: nothing closed yet, provisional values empty, the catalog listed', async () => {
+  it.concurrent('period commands on an empty store: nothing closed yet, provisional values empty, the catalog listed', async () => {
     const e = env();
     const unmigrated = await runKpi(['periods'], e);
     expect(unmigrated.code).toBe(3);
@@ -131,7 +135,7 @@ describe('kpi command line', () => {
     expect(card.stderr).toContain('unknown scorecard "nope"; known: operations_department');
   });
 
-  it('users and tokens: the admin adds finance, whose token approves; a typed name is not accepted', async () => {
+  it.concurrent('users and tokens: the admin adds finance, whose token approves; a typed name is not accepted', async () => {
     const e = env({ KPI_WORKFLOW_ID_PREFIX: `cli-${Date.now()}.` });
     const first = await runKpi(['migrate'], e);
     expect(first.code).toBe(0);

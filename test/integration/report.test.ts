@@ -19,6 +19,14 @@ interface CardJson {
   units: { unit: string; rank: number | null; peers: number; score: number | null; band: string; lines: { kpi: string; points: number | null; missing: boolean }[] }[];
 }
 
+/** What `kpi scorecard --format json` prints for the quarter. */
+interface QuarterCards {
+  revision: number;
+  status: string;
+  pendingRevision: number | null;
+  scorecards: CardJson[];
+}
+
 /** Runs a poppler tool; its stdout, or the test fails with what it said. */
 function poppler(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -66,12 +74,17 @@ const squash = (text: string): string => text.replace(/\s+/g, ' ');
  * but for its marked generation time, a hostile import source stays text, and the PDF has one
  * page per section, none blank, Chinese included. The packs and their pages are left in
  * .data/test-artifacts/report.
+ *
+ * The cases only read the store, each writing files of its own names, and mostly wait on
+ * `kpi` processes and Chromium: they run side by side.
  */
 describe('quarterly review pack', () => {
   let kpi: RunningKpi;
   let viewer: string;
   let env: NodeJS.ProcessEnv;
   const html: Record<string, string> = {};
+  /** `kpi scorecard` of the quarter, asked once for the cases that read it. */
+  let quarterCards: Promise<QuarterCards> | undefined;
 
   const kpiAs = (args: string[]): Promise<CliResult> => runKpi(args, env, { timeoutMs: 180_000 });
   const ok = (result: CliResult): CliResult => {
@@ -102,15 +115,17 @@ describe('quarterly review pack', () => {
     });
     expect({ status: imported.status, body: imported.status === 200 ? '' : imported.text }).toEqual({ status: 200, body: '' });
     env = { ...kpi.env, KPI_TOKEN: viewer };
-    for (const lang of ['zh', 'en'] as const) html[lang] = readFileSync(await report(lang, 'html', `kpi-review-${QUARTER}-${lang}.html`), 'utf8');
+    await Promise.all((['zh', 'en'] as const).map(async (lang) => (html[lang] = readFileSync(await report(lang, 'html', `kpi-review-${QUARTER}-${lang}.html`), 'utf8'))));
   }, 1_200_000);
 
   afterAll(async () => {
     if (kpi) expect(await kpi.stop()).toBe(0);
   });
 
-  it('names the revision it shows, its approval and the restatement awaiting approval', async () => {
-    const cards = JSON.parse(ok(await kpiAs(['scorecard', '--grain', 'quarter', '--period', QUARTER, '--format', 'json'])).stdout) as { revision: number; status: string; pendingRevision: number | null };
+  const scorecards = (): Promise<QuarterCards> => (quarterCards ??= kpiAs(['scorecard', '--grain', 'quarter', '--period', QUARTER, '--format', 'json']).then((result) => JSON.parse(ok(result).stdout) as QuarterCards));
+
+  it.concurrent('names the revision it shows, its approval and the restatement awaiting approval', async () => {
+    const cards = await scorecards();
     expect(cards).toMatchObject({ revision: 1, status: 'approved', pendingRevision: 2 });
     const cover = section(html['zh'] ?? '', 'cover');
     expect(cover).toContain(`data-revision="${cards.revision}"`);
@@ -122,8 +137,8 @@ describe('quarterly review pack', () => {
     expect(json).toMatchObject({ revision: 1, pendingRevision: 2, approval: { actor: 'demo-finance' } });
   });
 
-  it('shows every scorecard and the numbers kpi scorecard and kpi values give', async () => {
-    const cards = (JSON.parse(ok(await kpiAs(['scorecard', '--grain', 'quarter', '--period', QUARTER, '--format', 'json'])).stdout) as { scorecards: CardJson[] }).scorecards;
+  it.concurrent('shows every scorecard and the numbers kpi scorecard and kpi values give', async () => {
+    const cards = (await scorecards()).scorecards;
     expect(cards.length).toBeGreaterThan(0);
     for (const lang of ['zh', 'en'] as const) {
       const page = html[lang] ?? '';
@@ -148,7 +163,7 @@ describe('quarterly review pack', () => {
     expect(headline.match(/<svg /g)).toHaveLength(7);
   });
 
-  it('reads the same when made twice, but for the marked generation time', async () => {
+  it.concurrent('reads the same when made twice, but for the marked generation time', async () => {
     const again = readFileSync(await report('zh', 'html', `kpi-review-${QUARTER}-zh.again.html`), 'utf8');
     const first = html['zh'] ?? '';
     expect(first.match(/data-generated=/g)).toHaveLength(1);
@@ -163,7 +178,7 @@ describe('quarterly review pack', () => {
     }
   });
 
-  it.each(['zh', 'en'] as const)('prints one page per section, none blank (%s)', async (lang) => {
+  it.concurrent.each(['zh', 'en'] as const)('prints one page per section, none blank (%s)', async (lang) => {
     const pdf = await report(lang, 'pdf', `kpi-review-${QUARTER}-${lang}.pdf`);
     const titles = sectionTitles(html[lang] ?? '');
     expect(titles.length).toBe((html[lang] ?? '').match(/data-section="/g)?.length);
@@ -189,7 +204,7 @@ describe('quarterly review pack', () => {
     }
   });
 
-  it('answers GET /v1/report with a PDF for a viewer, and 401 without a credential', async () => {
+  it.concurrent('answers GET /v1/report with a PDF for a viewer, and 401 without a credential', async () => {
     const res = await fetch(`${kpi.base}/v1/report?period=${QUARTER}&lang=zh&format=pdf`, { headers: { authorization: `Bearer ${viewer}` } });
     const body = Buffer.from(await res.arrayBuffer());
     expect({ status: res.status, type: res.headers.get('content-type') }).toEqual({ status: 200, type: 'application/pdf' });
