@@ -70,7 +70,8 @@ export function tupleMergeSql(id: string, m: Measure): string {
 }
 
 export function unitMergeSql(id: string, m: Measure): string {
-  return partialKind(m) === 'samples' ? `quantileExactArray(0.9)(${id}__t)` : `sum(${id}__t)`;
+  // A percentile of nothing is missing (NULL), as the events' quantile of no rows is, never NaN.
+  return partialKind(m) === 'samples' ? `if(sum(length(${id}__t)) = 0, NULL, quantileExactArray(0.9)(${id}__t))` : `sum(${id}__t)`;
 }
 
 /** The sums a money measure keeps: the amount in micros, and the rows it counts. */

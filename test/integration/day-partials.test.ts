@@ -67,7 +67,9 @@ describe('day partials: merged over any range, equal to the events', () => {
     await partials.refresh({ start: range.previous.start, end: range.period.end, ...money });
     const run = async (from: 'events' | 'partials'): Promise<unknown[]> => {
       const q = compileKpis({ kpis: KPI_IDS, period: range.period, previous: range.previous, levels: LEVELS, money, from });
-      return queryRows(warehouse.client, q.sql, q.params);
+      // JSON shows NaN as null: the values that are NaN are listed by name.
+      const nan = await queryRows<{ kpi: string }>(warehouse.client, `SELECT concat(kpi, ' ', level, ' ', unit) AS kpi FROM (${q.sql}) WHERE isNaN(value) OR isNaN(numerator) OR isNaN(denominator)`, q.params);
+      return [...(await queryRows(warehouse.client, q.sql, q.params)), { nan: nan.map((r) => r.kpi) }];
     };
     return { events: await run('events'), partials: await run('partials') };
   }
