@@ -1,3 +1,4 @@
+import { chInstant } from '../../schemas/kpis/compile.js';
 import { dayPartialStatements } from '../../schemas/kpis/partials.js';
 import { entityTable, type EntitySource } from '../../schemas/kpis/sources.js';
 import { insertRows, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
@@ -19,7 +20,7 @@ import { insertRows, queryRows, type ClickHouseClient } from '../shared/clickhou
  */
 
 export interface DayRange {
-  /** The first instant, at a business-day boundary (ClickHouse UTC text or ISO). */
+  /** The first instant, at a business-day boundary (ISO 8601). */
   start: string;
   /** The end instant (exclusive), at a business-day boundary. */
   end: string;
@@ -56,8 +57,6 @@ const ARRIVAL_COMMIT_MARGIN_MS = 5 * 60_000;
 
 const ENTITIES: EntitySource[] = ['orders', 'tickets'];
 
-const chText = (instant: string): string => (instant.includes('T') ? new Date(Date.parse(instant)).toISOString().replace('T', ' ').replace('Z', '') : instant);
-
 /** Refreshes the day partials of a range; one refresh of a range runs at a time per process. */
 export function createDayPartials(
   client: ClickHouseClient,
@@ -77,7 +76,7 @@ export function createDayPartials(
     const [row] = await queryRows<{ days: string[] }>(
       client,
       "SELECT arrayMap(i -> toString(toDate({start: DateTime64(3, 'UTC')}, {tz: String}) + i), range(toUInt32(greatest(0, dateDiff('day', toDate({start: DateTime64(3, 'UTC')}, {tz: String}), toDate({end: DateTime64(3, 'UTC')}, {tz: String})))))) AS days",
-      { start: chText(range.start), end: chText(range.end), tz: range.timeZone },
+      { start: chInstant(range.start), end: chInstant(range.end), tz: range.timeZone },
     );
     return row?.days ?? [];
   }
@@ -102,7 +101,7 @@ export function createDayPartials(
     // Texts of one format compare as the instants they name. Arrivals after the oldest
     // version matter, or only those since the last check when one was made (less the margin).
     const oldest = [...versions.values()].sort()[0] ?? '1970-01-01 00:00:00.000';
-    const lastLook = checkedBefore === undefined ? undefined : chText(new Date(Date.parse(`${checkedBefore.replace(' ', 'T')}Z`) - ARRIVAL_COMMIT_MARGIN_MS).toISOString());
+    const lastLook = checkedBefore === undefined ? undefined : chInstant(new Date(Date.parse(`${checkedBefore.replace(' ', 'T')}Z`) - ARRIVAL_COMMIT_MARGIN_MS).toISOString());
     const since = lastLook !== undefined && lastLook > oldest ? lastLook : oldest;
     const arrivals = await queryRows<{ day: string; arrived: string }>(
       client,
@@ -130,7 +129,7 @@ export function createDayPartials(
             `AND occurred_at < toDateTime64(toDateTime(arrayMax({touched: Array(Date)}) + 1, {tz: String}), 3, 'UTC') AND has({touched: Array(Date)}, toDate(occurred_at, {tz: String})) ` +
             `AND ingested_at > {since: DateTime64(3, 'UTC')} GROUP BY ${key}) AS n USING ${key} ` +
             "WHERE occurred_at >= {start: DateTime64(3, 'UTC')} AND occurred_at < {end: DateTime64(3, 'UTC')} GROUP BY day",
-          { tz: range.timeZone, touched, since, start: chText(range.start), end: chText(range.end) },
+          { tz: range.timeZone, touched, since, start: chInstant(range.start), end: chInstant(range.end) },
         );
         for (const r of reached) {
           const v = versions.get(r.day);
@@ -166,7 +165,7 @@ export function createDayPartials(
     const nowMs = Date.now();
     if (nowMs - prunedAtMs < graceMs) return;
     prunedAtMs = nowMs;
-    const cutoff = chText(new Date(nowMs - graceMs).toISOString());
+    const cutoff = chInstant(new Date(nowMs - graceMs).toISOString());
     const superseded =
       'SELECT v.time_zone, v.reporting_currency, v.day, v.read_at FROM kpi_partial_days AS v INNER JOIN (' +
       "SELECT time_zone, reporting_currency, day, max(read_at) AS newest FROM kpi_partial_days WHERE computed_at < {cutoff: DateTime64(3, 'UTC')} GROUP BY time_zone, reporting_currency, day" +
@@ -193,7 +192,7 @@ export function createDayPartials(
   return {
     /** Makes the partials of every business day of the range fresh: recomputes the days that are missing or stale. */
     refresh(range: DayRange): Promise<PartialsRefresh> {
-      const key = `${range.timeZone}|${range.reportingCurrency}|${chText(range.start)}|${chText(range.end)}`;
+      const key = `${range.timeZone}|${range.reportingCurrency}|${chInstant(range.start)}|${chInstant(range.end)}`;
       let pending = running.get(key);
       if (!pending) {
         pending = refreshOnce(key, range).finally(() => running.delete(key));
