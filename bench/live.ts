@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const warehouse = await openWarehouse({ mode: 'embedded', path: dir, database: config.clickhouse.database });
   await migrate(warehouse.client);
   const sender = await openTopicSender(kafka, familyTopicSpecs(`${run}.`));
-  const ingest = await startIngest({ kafka, clickhouse: warehouse.client, logger, metrics: createIngestMetrics() }, { topics: names.families, deadLetterTopic: names.deadLetters, groupId: `${run}-ingest` });
+  const ingest = await startIngest({ kafka, clickhouse: await warehouse.session(), logger, metrics: createIngestMetrics() }, { topics: names.families, deadLetterTopic: names.deadLetters, groupId: `${run}-ingest` });
   const taskQueue = `bench-live-${Date.now().toString(36)}`;
   const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business) }, { taskQueue });
   const temporal = await connectTemporal(config.temporal);

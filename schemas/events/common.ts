@@ -24,7 +24,8 @@ export const Label = z
   .string()
   .min(1)
   .regex(/^[^\p{Cc}\p{Cs}\p{Cf}\p{Zl}\p{Zp}]+$/u, 'expected printable text without control characters, format characters or line separators')
-  .refine((v) => [...v].length <= 120, 'expected at most 120 characters');
+  // Characters are code points; no string has more of them than UTF-16 units.
+  .refine((v) => v.length <= 120 || [...v].length <= 120, 'expected at most 120 characters');
 export type Label = z.infer<typeof Label>;
 
 /** Money in integer minor units (1 CNY = 100). Bounded well inside 2^53. */
@@ -75,16 +76,26 @@ export const MAX_CLOCK_SKEW_MS = 24 * 3_600_000;
 
 const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-/** True when the calendar fields exist: no 30 February, no hour 24. */
+/** The two digits of `text` at `at` as a number (the format is checked first). */
+function twoDigits(text: string, at: number): number {
+  return (text.charCodeAt(at) - 48) * 10 + (text.charCodeAt(at + 1) - 48);
+}
+
+/**
+ * True when the calendar fields exist: no 30 February, no hour 24, an offset from -14:00
+ * to +14:00. Read by position once the pattern matches: every event carries one or two
+ * instants, and this runs for each.
+ */
 function calendarValid(text: string): boolean {
-  const m = ISO_WITH_OFFSET.exec(text);
-  if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const probe = new Date(Date.UTC(year, month - 1, day));
-  const offset = m[8] ?? 'Z';
+  if (!ISO_WITH_OFFSET.test(text)) return false;
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
   // Real offsets run from -12:00 to +14:00.
-  const offsetValid = offset === 'Z' || (Number(offset.slice(1, 3)) <= 14 && Number(offset.slice(4, 6)) < 60);
-  return probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 && offsetValid;
+  const offsetValid = text.endsWith('Z') || (twoDigits(text, text.length - 5) <= 14 && twoDigits(text, text.length - 2) < 60);
+  return month >= 1 && month <= 12 && day >= 1 && day <= monthDays && twoDigits(text, 11) < 24 && twoDigits(text, 14) < 60 && twoDigits(text, 17) < 60 && offsetValid;
 }
 
 /** An instant as ISO-8601 with an offset (`2026-07-15T09:30:00+08:00` or `…Z`). */

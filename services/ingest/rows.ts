@@ -10,6 +10,24 @@ export const FAMILY_TABLES: Record<Family, string> = {
   tickets: 'ticket_events',
 };
 
+const COMMON_COLUMNS = ['event_id', 'event_version', 'occurred_at', 'region', 'store', 'department', 'channel', 'producer', 'source_partition', 'source_offset'] as const;
+
+/**
+ * Every column `eventRows` may fill, per family table, in the order ingest writes them. A
+ * row without one of them (a v1 sale has no micro amounts) writes NULL there, which is
+ * each such column's default; `ingested_at` is left to the table.
+ */
+export const FAMILY_COLUMNS: Record<Family, readonly string[]> = {
+  sales: [
+    ...COMMON_COLUMNS,
+    'sale_id', 'line_no', 'customer_id', 'member_id', 'order_id', 'payment_method', 'currency', 'sku', 'category', 'quantity',
+    'unit_price_minor', 'discount_minor', 'unit_cost_minor', 'net_minor', 'unit_price_micro', 'gross_micro', 'net_micro', 'cost_micro',
+  ],
+  orders: [...COMMON_COLUMNS, 'type', 'order_id', 'customer_id', 'item_count', 'promised_delivery_at', 'carrier', 'cancel_reason'],
+  returns: [...COMMON_COLUMNS, 'type', 'return_id', 'sale_id', 'order_id', 'sku', 'quantity', 'amount_minor', 'currency', 'amount_micro', 'reason'],
+  tickets: [...COMMON_COLUMNS, 'type', 'ticket_id', 'category', 'is_complaint', 'priority', 'order_id', 'customer_id', 'rating'],
+};
+
 export interface SourceCoordinates {
   partition: number;
   offset: string;
@@ -17,7 +35,33 @@ export interface SourceCoordinates {
 
 /** ISO-8601 with any offset → ClickHouse DateTime64(3, 'UTC') text. */
 export function toUtc(iso: string): string {
-  return new Date(Date.parse(iso)).toISOString().replace('T', ' ').replace('Z', '');
+  return utcText(Date.parse(iso));
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/**
+ * Epoch ms (years 0–9999) → `YYYY-MM-DD hh:mm:ss.sss` in UTC, by arithmetic on the day
+ * number (the civil-from-days algorithm) rather than through Date's ISO text, which costs
+ * several times more and runs for every event ingested.
+ */
+export function utcText(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  const inDay = ms - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1_460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const h = Math.floor(inDay / 3_600_000);
+  const m = Math.floor((inDay % 3_600_000) / 60_000);
+  const sec = Math.floor((inDay % 60_000) / 1_000);
+  const milli = inDay % 1_000;
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)} ${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}`;
 }
 
 type Row = Record<string, string | number | boolean | null>;

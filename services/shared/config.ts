@@ -51,6 +51,8 @@ export const EnvSchema = z.object({
     .default(''),
   /** Consumer group of the ingest service. @default "kpi-ingest.v1" */
   KPI_INGEST_GROUP: z.string().trim().regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected 1-200 letters, digits, . _ -').default('kpi-ingest.v1'),
+  /** Threads that decode and validate ingest's batches beside the consumer's; 0 decodes on the consumer's own thread. @default 1 */
+  KPI_INGEST_DECODE_THREADS: z.coerce.number().int('expected a whole number').min(0).max(64).default(1),
   /** Temporal frontend gRPC address. @default "127.0.0.1:7233" */
   TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
   /** Temporal namespace. @default "default" */
@@ -164,7 +166,7 @@ export interface QueryLimits {
 }
 
 export interface Config {
-  kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string };
+  kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string; decodeThreads: number };
   temporal: { address: string; namespace: string; taskQueue: string };
   clickhouse:
     | { mode: 'server'; url: string; user: string; password: string; database: string; reader?: { user: string; password: string } }
@@ -241,7 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const dataDir = path.resolve(root, e.KPI_DATA_DIR ?? '.data');
   const toolsDir = path.resolve(root, e.KPI_TOOLS_DIR ?? '.tools');
   return {
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, topicPrefix: e.KPI_TOPIC_PREFIX, ingestGroup: e.KPI_INGEST_GROUP },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, topicPrefix: e.KPI_TOPIC_PREFIX, ingestGroup: e.KPI_INGEST_GROUP, decodeThreads: e.KPI_INGEST_DECODE_THREADS },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.KPI_TASK_QUEUE },
     clickhouse: e.CLICKHOUSE_URL
       ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE, ...readerAccount(e) }

@@ -170,8 +170,8 @@ export async function demoCommand(config: Config, baseLogger: Logger, options: D
     );
 
     const ingest = await startIngest(
-      { kafka, clickhouse: warehouse.client, logger, metrics: createIngestMetrics() },
-      { topics: names.families, deadLetterTopic: names.deadLetters, groupId: DEMO_GROUP },
+      { kafka, clickhouse: await warehouse.session(), logger, metrics: createIngestMetrics() },
+      { topics: names.families, deadLetterTopic: names.deadLetters, groupId: DEMO_GROUP, decodeThreads: demoConfig.kafka.decodeThreads },
     );
     try {
       const stats = await step('ingest: consumer group → validate → ClickHouse, dead letters aside', async () => {

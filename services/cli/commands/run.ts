@@ -77,8 +77,9 @@ export async function runCommand(config: Config, logger: Logger, options: { role
       options.role === 'api' || options.role === 'worker'
         ? undefined
         : await startIngest(
-            { kafka: kafkaFromConfig(config, logger), clickhouse: warehouse.client, logger, metrics },
-            { topics: names.families, deadLetterTopic: names.deadLetters, groupId: config.kafka.ingestGroup },
+            // Its own session of the store: its inserts never wait behind a close's queries.
+            { kafka: kafkaFromConfig(config, logger), clickhouse: await warehouse.session(), logger, metrics },
+            { topics: names.families, deadLetterTopic: names.deadLetters, groupId: config.kafka.ingestGroup, decodeThreads: config.kafka.decodeThreads },
           );
     // The Temporal worker hosts the workflows and activities (period closes).
     const worker =
