@@ -30,6 +30,7 @@ import { EVENT_SCHEMAS } from '../schemas/events/index.js';
 import { KPI_IDS } from '../schemas/kpis/catalog.js';
 import { LEVELS, chInstant, compileKpis, kpiGroups } from '../schemas/kpis/compile.js';
 import { periodSettings, startClose } from '../workflows/client.js';
+import { activitySteps, summariseSteps, type Step } from './workflow-steps.js';
 import { startWorker } from '../workflows/worker.js';
 
 const { values: args } = parseArgs({
@@ -160,22 +161,8 @@ async function main(): Promise<void> {
     const worker = await startWorker(config.temporal, { clickhouse: warehouse.client, scorecards: loadScorecards(config.close), money: moneySettings(config.business) }, { taskQueue });
     const temporal = await connectTemporal(config.temporal);
     try {
-      /** Each activity of a close and how long it ran, from the workflow's history. */
-      const steps = async (workflowId: string): Promise<{ name: string; ms: number }[]> => {
-        const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-        const scheduled = new Map<string, { name: string; at: number }>();
-        const out: { name: string; ms: number }[] = [];
-        const ms = (t: unknown): number => Number((t as { seconds?: { toString(): string }; nanos?: number } | null)?.seconds?.toString() ?? 0) * 1000 + ((t as { nanos?: number } | null)?.nanos ?? 0) / 1e6;
-        for (const e of history.events ?? []) {
-          const a = e.activityTaskScheduledEventAttributes;
-          if (a) scheduled.set(String(e.eventId), { name: String(a.activityType?.name), at: ms(e.eventTime) });
-          const done = e.activityTaskCompletedEventAttributes;
-          const begun = done ? scheduled.get(String(done.scheduledEventId)) : undefined;
-          if (begun) out.push({ name: begun.name, ms: ms(e.eventTime) - begun.at });
-        }
-        return out;
-      };
-      const closeOnce = async (run: string): Promise<{ ms: number; values: number; scoredUnits: number; revision: number; steps: { name: string; ms: number }[] }> => {
+      const steps = (workflowId: string): Promise<Step[]> => activitySteps(temporal.client, workflowId);
+      const closeOnce = async (run: string): Promise<{ ms: number; values: number; scoredUnits: number; revision: number; steps: Step[] }> => {
         const settings = { ...periodSettings(config), idPrefix: `${taskQueue}-${run}.` };
         const t = performance.now();
         const { handle } = await startClose(temporal.client, { ...settings, grain: 'quarter', period: quarter.id, force: true, graceMs: 0 }, { taskQueue });
@@ -194,9 +181,7 @@ async function main(): Promise<void> {
       say(`  warm close (merges day partials):    ${seconds(warm.ms)}  ${(warm.ms / scanMs).toFixed(1)}× scan  (aim ≤ 2×)`);
       say(`  events per second, cold / warm:      ${Math.round(events / (cold.ms / 1000)).toLocaleString('en-US')} / ${Math.round(events / (warm.ms / 1000)).toLocaleString('en-US')}`);
       for (const [name, close] of [['cold', cold], ['warm', warm]] as const) {
-        const byName = new Map<string, { n: number; ms: number }>();
-        for (const st of close.steps) byName.set(st.name, { n: (byName.get(st.name)?.n ?? 0) + 1, ms: (byName.get(st.name)?.ms ?? 0) + st.ms });
-        say(`  ${name} close's steps (activity, times run, seconds in all): ${[...byName].sort((x, y) => y[1].ms - x[1].ms).map(([k, v]) => `${k} ×${v.n} ${(v.ms / 1000).toFixed(1)} s`).join(', ')}`);
+        say(`  ${name} close's steps (activity, times run, seconds in all): ${summariseSteps(close.steps)}`);
       }
 
       // What bounds the warm close: each KPI group's merge of the partials alone.

@@ -34,6 +34,7 @@ import { periodOf } from '../schemas/calendar/index.js';
 import { topicNames } from '../schemas/events/index.js';
 import { periodSettings, refreshProvisional } from '../workflows/client.js';
 import { startWorker } from '../workflows/worker.js';
+import { activitySteps, summariseSteps, type Step } from './workflow-steps.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
   const published: { company: number[]; store: number[] } = { company: [], store: [] };
   const seen: { company: number[]; store: number[] } = { company: [], store: [] };
   const refreshes: number[] = [];
+  const refreshSteps: Step[] = [];
   let refreshing = true;
 
   // The provisional refresh, as its Schedule starts it every interval.
@@ -104,8 +106,10 @@ async function main(): Promise<void> {
     let n = 0;
     while (refreshing) {
       const started = performance.now();
-      await refreshProvisional(temporal.client, settings, `${settings.idPrefix}provisional:${n++}`, { taskQueue });
+      const workflowId = `${settings.idPrefix}provisional:${n++}`;
+      await refreshProvisional(temporal.client, settings, workflowId, { taskQueue });
       refreshes.push(performance.now() - started);
+      refreshSteps.push(...(await activitySteps(temporal.client, workflowId)));
       await sleep(Math.max(0, intervalMs - (performance.now() - started)));
     }
   })();
@@ -176,6 +180,7 @@ async function main(): Promise<void> {
   }
   const r = [...refreshes].sort((a, b) => a - b);
   say(`provisional refreshes: ${r.length}, each p50 ${(percentile(r, 0.5) / 1000).toFixed(2)} s, p99 ${(percentile(r, 0.99) / 1000).toFixed(2)} s`);
+  say(`  their steps (activity, times run, seconds in all, from scheduled to done): ${summariseSteps(refreshSteps)}`);
 
   await ingest.stop();
   await worker.shutdown();
