@@ -3,6 +3,9 @@ import { KpiError } from '../shared/errors.js';
 import { decodeBatch, type BatchInput, type DecodedBatch } from './decode-batch.js';
 import type { DecodeReply, DecodeRequest } from './decode-worker.js';
 
+/** How long a dead decoding thread's replacement waits before starting. */
+const RESTART_DELAY_MS = 1_000;
+
 /** A decoded batch with its table's rows as bytes. */
 export type DecodedBytes = Omit<DecodedBatch, 'body'> & { body: Buffer };
 
@@ -40,6 +43,8 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
   interface Lane {
     worker: Worker;
     pending: Map<number, { resolve: (d: DecodedBytes) => void; reject: (e: Error) => void }>;
+    /** Set once the thread died and a new one is on its way. */
+    replaced?: boolean;
   }
   let nextId = 1;
   let closed = false;
@@ -60,7 +65,13 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
     const fail = (why: string): void => {
       for (const waiting of lane.pending.values()) waiting.reject(new KpiError(why, { retriable: true }));
       lane.pending.clear();
-      if (!closed && lanes[slot] === lane) lanes[slot] = start(slot);
+      if (closed || lanes[slot] !== lane || lane.replaced) return;
+      lane.replaced = true;
+      // Replaced a second later, not at once: a thread that cannot start at all must not
+      // be restarted in a loop. Meanwhile its batches go to the other threads, or wait.
+      setTimeout(() => {
+        if (!closed && lanes[slot] === lane) lanes[slot] = start(slot);
+      }, RESTART_DELAY_MS).unref();
     };
     worker.on('error', (err) => fail(`a decoding thread failed: ${err.message}`));
     worker.on('exit', (code) => fail(`a decoding thread exited (code ${code})`));
@@ -71,7 +82,9 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
   return {
     decode(input) {
       if (closed) return Promise.reject(new KpiError('the decoder is closed'));
-      const lane = lanes.reduce((best, l) => (l.pending.size < best.pending.size ? l : best));
+      // The live thread with the fewest batches in hand (a dead one's batches would fail).
+      const lane = lanes.reduce((best, l) => (best.replaced || (!l.replaced && l.pending.size < best.pending.size) ? l : best));
+      if (lane.replaced) return Promise.reject(new KpiError('no decoding thread is running; a new one starts in a second', { retriable: true }));
       // One buffer of every value, owned by this batch, handed to the thread without a copy.
       let total = 0;
       for (const m of input.messages) total += m.value?.length ?? 0;

@@ -280,11 +280,12 @@ export async function insertTabSeparated(
     for await (const _ of result.stream) void _;
     return;
   }
-  mkdirSync(folder, { recursive: true });
+  // Events' contents, for the moment of one insert: readable by this user alone.
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
   staged += 1;
   const file = path.join(folder, `${process.pid}-${staged}.tsv`);
   try {
-    await writeFile(file, body);
+    await writeFile(file, body, { mode: 0o600 });
     await client.command({ query: `INSERT INTO ${target} FROM INFILE ${sqlString(file)}${settings} FORMAT TabSeparated` });
   } finally {
     await rm(file, { force: true });

@@ -7,7 +7,7 @@ import { EnvSchema, loadConfig } from '../../../services/shared/config.js';
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline', topicPrefix: '', ingestGroup: 'kpi-ingest.v1' });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline', topicPrefix: '', ingestGroup: 'kpi-ingest.v1', decodeThreads: 1 });
     expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'kpi-pipeline.v1' });
     expect(config.clickhouse.mode).toBe('embedded');
     expect(config.clickhouse.database).toBe('kpi');
@@ -26,6 +26,12 @@ describe('loadConfig', () => {
   it('refuses a close setting out of range, naming it', () => {
     expect(() => loadConfig({ KPI_CLOSE_CONCURRENCY: '0' })).toThrow(/KPI_CLOSE_CONCURRENCY: .*\(got "0"\)/);
     expect(() => loadConfig({ KPI_WORKFLOW_ID_PREFIX: 'a b' })).toThrow(/KPI_WORKFLOW_ID_PREFIX/);
+  });
+
+  it('takes the decoding threads of ingest as a whole number from 0 to 64, naming it otherwise', () => {
+    expect(loadConfig({ KPI_INGEST_DECODE_THREADS: '0' }).kafka.decodeThreads).toBe(0);
+    expect(loadConfig({ KPI_INGEST_DECODE_THREADS: '4' }).kafka.decodeThreads).toBe(4);
+    for (const bad of ['-1', '65', '1.5', 'many']) expect(() => loadConfig({ KPI_INGEST_DECODE_THREADS: bad })).toThrow(new RegExp(`KPI_INGEST_DECODE_THREADS: .*\\(got "${bad.replace('.', '\\.')}"\\)`));
   });
 
   it('splits a broker list and trims spaces', () => {
