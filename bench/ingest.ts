@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     const r = decodeEvent(m.value, { topic: m.topic, timestampMs: Date.now() });
     if (r.ok) rowsByFamily[EVENT_SCHEMAS[r.event.type].family].push(...eventRows(r.event, { partition: 0, offset: '0' }));
   }
-  const base = path.join(config.paths.dataDir, 'bench');
+  // A folder of its own: bench:close keeps its generated quarter beside it.
+  const base = path.join(config.paths.dataDir, 'bench', 'ingest');
   rmSync(base, { recursive: true, force: true });
   const insertStore = await openWarehouse({ mode: 'embedded', path: path.join(base, 'insert-only'), database: 'kpi' });
   await migrate(insertStore.client);
