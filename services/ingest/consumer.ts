@@ -10,7 +10,7 @@ import { deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letter
 import type { IngestMetrics } from './metrics.js';
 import { retryUntilDone } from './retry.js';
 import { createDecoder } from './decode-pool.js';
-import { FAMILY_COLUMNS, FAMILY_TABLES, toUtc } from './rows.js';
+import { FAMILY_COLUMNS, FAMILY_TABLES, utcText } from './rows.js';
 
 export interface IngestOptions {
   /** Consumer group id. @default "kpi-ingest.v1" */
@@ -153,7 +153,7 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
         end();
       });
       // arrived_at is left to ClickHouse's clock (see migration 0006).
-      const arrivals = decoded.slices.map(([slice, events]) => ({ slice: toUtc(new Date(slice).toISOString()).slice(0, 19), events }));
+      const arrivals = decoded.slices.map(([slice, events]) => ({ slice: utcText(slice).slice(0, 19), events }));
       await retry('insert arrivals', () => insertRows(clickhouse, 'arrivals', arrivals, { dedupToken: token }));
     }
     if (dead.length > 0) {
@@ -165,7 +165,7 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
     const nextOffset = (BigInt(last.offset) + 1n).toString();
     await retry('record progress', () =>
       insertRows(clickhouse, 'ingest_progress', [
-        { topic, partition, next_offset: nextOffset, max_event_time: maxEventMs > 0 ? toUtc(new Date(maxEventMs).toISOString()) : EPOCH },
+        { topic, partition, next_offset: nextOffset, max_event_time: maxEventMs > 0 ? utcText(maxEventMs) : EPOCH },
       ]),
     );
     newest.set(`${topic}:${partition}`, maxEventMs);
