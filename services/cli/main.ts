@@ -50,8 +50,9 @@ export function buildProgram(): Command {
   stack
     .command('up')
     .description('install what is missing, start what is not running, wait until each service answers (idempotent)')
+    .option('--kafka-nodes <n>', 'run Kafka as a KRaft cluster of n nodes (1-9; 3 gives topics 3 replicas, 2 in sync); default KPI_STACK_KAFKA_NODES or 1')
     .option('--json', 'print the result as one JSON line')
-    .action(async (opts: { json?: boolean }) => (await import('./commands/stack.js')).stackUpCommand(context().config, opts));
+    .action(async (opts: { json?: boolean; kafkaNodes?: string }) => (await import('./commands/stack.js')).stackUpCommand(context().config, opts));
   stack
     .command('down')
     .description('stop the services that `kpi stack up` started; anything else is left alone')
@@ -145,7 +146,7 @@ export function buildProgram(): Command {
 
   program
     .command('ingest')
-    .description('run the ingest consumer alone (distributed mode, usually with CLICKHOUSE_URL) until SIGTERM')
+    .description('run the ingest consumer alone until SIGTERM; several share the topics\' partitions. Against CLICKHOUSE_URL, or an embedded store that `kpi run`/`kpi api` holds (with a service or admin token)')
     .action(async () => {
       const { config, logger } = context();
       await (await import('./commands/run.js')).runCommand(config, logger, { role: 'ingest' });
@@ -153,7 +154,7 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run the Temporal worker alone (workflows and activities; distributed mode) until SIGTERM')
+    .description('run the Temporal worker alone (workflows and activities) until SIGTERM; several share the task queue. Store as for `kpi ingest`')
     .action(async () => {
       const { config, logger } = context();
       await (await import('./commands/run.js')).runCommand(config, logger, { role: 'worker' });

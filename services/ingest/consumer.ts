@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '../shared/clickhouse.js';
 import { insertRows, insertTabSeparated, queryRows } from '../shared/clickhouse.js';
 import { describeError } from '../shared/errors.js';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from '../shared/kafka.js';
-import { createProducer, ensureTopics } from '../shared/kafka.js';
+import { createProducer, ensureTopics, lostPartitions } from '../shared/kafka.js';
 import type { Logger } from '../shared/logger.js';
 import { DEAD_LETTER_TOPIC, FAMILIES, FAMILY_TOPIC_CONFIG, FAMILY_TOPIC_MAX_BYTES, TOPICS, TOPIC_PARTITIONS, type Family } from '../../schemas/events/index.js';
 import { INGEST_GROUP } from '../../schemas/names.js';
@@ -23,6 +23,8 @@ export interface IngestOptions {
   maxBytesPerPartition?: number;
   /** Dead-letter topic. @default "kpi.dead-letters.v1" */
   deadLetterTopic?: string;
+  /** Partitions of a family topic that does not exist yet, or has fewer (KPI_TOPIC_PARTITIONS). @default 6 */
+  partitions?: number;
   /** Threads that decode and validate batches beside the consumer's (0: on its own thread). @default 1 */
   decodeThreads?: number;
 }
@@ -79,20 +81,16 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
   // Dead letters include the largest messages a family topic takes (set aside as oversized),
   // with their headers: their topic takes more.
   await ensureTopics(kafka, [
-    ...topics.map((topic) => ({ topic, partitions: TOPIC_PARTITIONS, config: FAMILY_TOPIC_CONFIG })),
+    ...topics.map((topic) => ({ topic, partitions: options.partitions ?? TOPIC_PARTITIONS, config: FAMILY_TOPIC_CONFIG })),
     { topic: deadLetterTopic, partitions: 1, config: { 'max.message.bytes': String(FAMILY_TOPIC_MAX_BYTES + 1024 * 1024) } },
   ]);
 
   let stopping = false;
   const producer: Producer = createProducer(kafka);
   await producer.connect();
-  const consumer: Consumer = kafka.consumer({
-    groupId: options.groupId ?? INGEST_GROUP,
-    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
+  const groupId = options.groupId ?? INGEST_GROUP;
+  const newConsumer = (): Consumer => kafka.consumer({ groupId, maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
+  let consumer = newConsumer();
   const decoder = createDecoder({ threads: options.decodeThreads ?? 1 });
 
   /** Newest event time committed per topic:partition, epoch ms; loaded once per partition. */
@@ -117,9 +115,10 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
     if (!last || stopping) return;
     const { topic, partition } = batch;
     const family = familyOf.get(topic);
-    const retry = <T>(step: string, work: () => Promise<T>): Promise<T> =>
+    const retry = <T>(step: string, work: () => Promise<T>, fatal?: (err: unknown) => boolean): Promise<T> =>
       retryUntilDone(work, {
         isStopping: () => stopping,
+        ...(fatal ? { fatal } : {}),
         heartbeat: () => payload.heartbeat(),
         onRetry: (err, attempt, delayMs) => {
           metrics.retries.inc({ step });
@@ -171,7 +170,15 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
     newest.set(`${topic}:${partition}`, maxEventMs);
 
     payload.resolveOffset(last.offset);
-    await retry('commit offsets', () => consumer.commitOffsets([{ topic, partition, offset: nextOffset }]));
+    try {
+      await retry('commit offsets', () => consumer.commitOffsets([{ topic, partition, offset: nextOffset }]), lostPartitions);
+    } catch (err) {
+      if (!lostPartitions(err)) throw err;
+      // A rebalance gave the partition to another consumer while this batch was stored: its
+      // next owner replays from the last commit, and what is stored again changes nothing.
+      logger.info({ topic, partition, err: describeError(err) }, 'partition reassigned before its commit; the batch will be replayed by its next owner');
+      throw err;
+    }
     metrics.paused.set(0);
     if (family) metrics.events.inc({ family }, valid);
     for (const d of dead) metrics.deadLetters.inc({ topic, reason: d.code });
@@ -179,17 +186,41 @@ export async function startIngest(deps: IngestDeps, options: IngestOptions = {})
     metrics.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(nextOffset))));
   }
 
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-    eachBatch: handleBatch,
-  });
-  logger.info({ topics, groupId: options.groupId ?? INGEST_GROUP }, 'ingest consuming');
+  /**
+   * Joins the group and consumes. The client restarts itself after a retriable crash; after
+   * any other (every broker gone for longer than its retries, say) it stops for good, so a
+   * new consumer starts in its place a few seconds later: ingest outlives a whole-cluster
+   * restart. Nothing uncommitted is lost either way: the next run replays from the commit.
+   */
+  let restartTimer: NodeJS.Timeout | undefined;
+  async function consume(): Promise<void> {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopping) return;
+      logger.warn({ err: describeError(payload.error) }, 'the Kafka consumer stopped; a new one starts in 5 s');
+      restartTimer = setTimeout(() => {
+        consumer = newConsumer();
+        consume().catch((err: unknown) => {
+          logger.warn({ err: describeError(err) }, 'could not start the Kafka consumer; trying again in 5 s');
+          restartTimer = setTimeout(() => void consume().catch(() => undefined), 5_000);
+        });
+      }, 5_000);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: handleBatch,
+    });
+  }
+  await consume();
+  logger.info({ topics, groupId }, 'ingest consuming');
 
   return {
     async stop() {
       stopping = true;
+      clearTimeout(restartTimer);
       // disconnect() waits for the batch in hand; its commit, if it completed, stands.
       await consumer.disconnect();
       await producer.disconnect();

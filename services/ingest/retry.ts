@@ -15,6 +15,8 @@ export async function retryUntilDone<T>(
     isStopping: () => boolean;
     onRetry: (err: unknown, attempt: number, delayMs: number) => void;
     heartbeat?: () => Promise<void>;
+    /** Errors that retrying cannot cure: thrown at once. @default none */
+    fatal?: (err: unknown) => boolean;
     /** First delay, ms. @default 200 */
     initialDelayMs?: number;
     /** Longest delay, ms. @default 5_000 */
@@ -26,6 +28,7 @@ export async function retryUntilDone<T>(
     try {
       return await work();
     } catch (err) {
+      if (options.fatal?.(err)) throw err;
       if (options.isStopping()) throw new StoppingError('stopping while a write was being retried; the batch is not committed and will be replayed', { cause: err });
       options.onRetry(err, attempt, delay);
       const until = Date.now() + delay;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/principals.js';
 import { ForbiddenError, KpiError, UnauthenticatedError, UsageError } from '../shared/errors.js';
 import type { Operations } from './operations.js';
@@ -37,6 +38,27 @@ async function call<T>(base: string, token: string, method: 'GET' | 'POST', path
 /** Who the token belongs to, as the holder sees it. */
 export function whoami(base: string, token: string): Promise<Caller> {
   return call<Caller>(base, token, 'GET', '/v1/whoami');
+}
+
+/**
+ * An authenticator (as createAuthenticator's) for a process that reaches the store through
+ * its holder: each presented token is checked by the holder (whoami), and a success is
+ * remembered for `cacheMs`, keyed by the token's SHA-256.
+ */
+export function remoteAuthenticator(base: string, options: { cacheMs?: number } = {}): { authenticate(token: string, expectedName?: string): Promise<Caller>; forget(): void } {
+  const cacheMs = options.cacheMs ?? 30_000;
+  const cache = new Map<string, { caller: Caller; until: number }>();
+  return {
+    async authenticate(token, expectedName) {
+      const key = createHash('sha256').update(token).digest('hex');
+      const hit = cache.get(key);
+      const caller = hit && hit.until > Date.now() ? hit.caller : await whoami(base, token);
+      cache.set(key, { caller, until: hit && hit.until > Date.now() ? hit.until : Date.now() + cacheMs });
+      if (expectedName !== undefined && expectedName !== '' && expectedName !== 'default' && expectedName !== caller.name) throw new UnauthenticatedError(`the token does not belong to ${expectedName}`);
+      return caller;
+    },
+    forget: () => cache.clear(),
+  };
 }
 
 function qs(query: Record<string, string | number | undefined>): string {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { isCurrency } from '../../schemas/events/currencies.js';
+import { TOPIC_PARTITIONS } from '../../schemas/events/registry.js';
 import { TASK_QUEUE } from '../../schemas/names.js';
 import { ConfigError } from './errors.js';
 import { projectRoot } from './paths.js';
@@ -28,6 +29,9 @@ const identifier = z
 
 const port = z.coerce.number().int().min(1).max(65_535);
 
+/** Most Kafka nodes `kpi stack up` runs on one machine. */
+export const MAX_KAFKA_NODES = 9;
+
 /** Roles of infra/clickhouse/access.sql and ClickHouse's own user: never the reader user's name. */
 const RESERVED_CLICKHOUSE_NAMES = ['kpi_reader', 'kpi_writer', 'default'];
 
@@ -36,12 +40,12 @@ const RESERVED_CLICKHOUSE_NAMES = ['kpi_reader', 'kpi_writer', 'default'];
  * that knows their names; `loadConfig(process.env)` is called once at start.
  */
 export const EnvSchema = z.object({
-  /** Comma-separated Kafka bootstrap brokers. @default "127.0.0.1:9092" */
+  /** Comma-separated Kafka bootstrap brokers. @default the local stack's nodes: "127.0.0.1:9092" (KPI_STACK_KAFKA_PORT), and with KPI_STACK_KAFKA_NODES above 1 every node's port */
   KAFKA_BROKERS: z
     .string()
-    .default('127.0.0.1:9092')
     .transform((v) => v.split(',').map((b) => b.trim()).filter((b) => b.length > 0))
-    .pipe(z.array(hostPort).min(1, 'expected at least one broker')),
+    .pipe(z.array(hostPort).min(1, 'expected at least one broker'))
+    .optional(),
   /** Client id this process shows to Kafka. @default "kpi-pipeline" */
   KAFKA_CLIENT_ID: z.string().trim().min(1).max(200).default('kpi-pipeline'),
   /** Prefix of every topic name, so environments can share one cluster (e.g. "staging."). @default "" */
@@ -51,6 +55,8 @@ export const EnvSchema = z.object({
     .default(''),
   /** Consumer group of the ingest service. @default "kpi-ingest.v1" */
   KPI_INGEST_GROUP: z.string().trim().regex(/^[A-Za-z0-9._-]{1,200}$/, 'expected 1-200 letters, digits, . _ -').default('kpi-ingest.v1'),
+  /** Partitions of each event family's topic when it is created, or raised to when it has fewer; ingest processes beyond this count stay idle. @default 6 */
+  KPI_TOPIC_PARTITIONS: z.coerce.number().int('expected a whole number').min(1).max(1_000).default(TOPIC_PARTITIONS),
   /** Threads that decode and validate ingest's batches beside the consumer's; 0 decodes on the consumer's own thread. @default 1 */
   KPI_INGEST_DECODE_THREADS: z.coerce.number().int('expected a whole number').min(0).max(64).default(1),
   /** Temporal frontend gRPC address. @default "127.0.0.1:7233" */
@@ -93,6 +99,8 @@ export const EnvSchema = z.object({
   KPI_STACK_KAFKA_PORT: port.default(9092),
   /** Port of the local Kafka KRaft controller. @default 9093 */
   KPI_STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
+  /** Kafka nodes `kpi stack up` runs (broker and controller each); node n listens on KPI_STACK_KAFKA_PORT + 2(n-1) and KPI_STACK_KAFKA_CONTROLLER_PORT + 2(n-1). 3 or more: topics get 3 replicas, 2 in sync. @default 1 */
+  KPI_STACK_KAFKA_NODES: z.coerce.number().int('expected a whole number').min(1).max(MAX_KAFKA_NODES).default(1),
   /** Port of the local Temporal frontend (gRPC). @default 7233 */
   KPI_STACK_TEMPORAL_PORT: port.default(7233),
   /** Port of the local Temporal web UI. @default 8233 */
@@ -166,7 +174,7 @@ export interface QueryLimits {
 }
 
 export interface Config {
-  kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string; decodeThreads: number };
+  kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string; decodeThreads: number; topicPartitions: number };
   temporal: { address: string; namespace: string; taskQueue: string };
   clickhouse:
     | { mode: 'server'; url: string; user: string; password: string; database: string; reader?: { user: string; password: string } }
@@ -174,7 +182,7 @@ export interface Config {
   paths: { dataDir: string; toolsDir: string };
   /** The reporting currency: money KPIs are in it, other currencies convert at the day's imported rate. */
   business: { timeZone: string; fiscalYearStartMonth: number; reportingCurrency: string };
-  stack: { kafkaPort: number; kafkaControllerPort: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
+  stack: { kafkaPort: number; kafkaControllerPort: number; kafkaNodes: number; temporalPort: number; temporalUiPort: number; javaHome: string | undefined };
   api: { host: string; port: number; /** The root ClickHouse HTTP listener of a store holder; undefined: none. */ clickhousePort: number | undefined; allowedHosts: string[] | '*'; corsOrigins: string[]; metricsToken: string | undefined };
   auth: { token: string | undefined; tokenFile: string; bootstrapTokenFile: string | undefined; fourEyes: boolean };
   sql: { limits: QueryLimits; maxConcurrent: number };
@@ -220,6 +228,32 @@ function readerAccount(e: z.output<typeof EnvSchema>): { reader?: { user: string
   return { reader: { user: e.CLICKHOUSE_READER_USER, password: e.CLICKHOUSE_READER_PASSWORD } };
 }
 
+/** The broker and controller port of each local Kafka node (see KPI_STACK_KAFKA_NODES). */
+function localKafkaPorts(e: z.output<typeof EnvSchema>): { port: number; controllerPort: number }[] {
+  return Array.from({ length: e.KPI_STACK_KAFKA_NODES }, (_, i) => ({ port: e.KPI_STACK_KAFKA_PORT + 2 * i, controllerPort: e.KPI_STACK_KAFKA_CONTROLLER_PORT + 2 * i }));
+}
+
+function localBrokers(e: z.output<typeof EnvSchema>): string[] {
+  return localKafkaPorts(e).map((n) => `127.0.0.1:${n.port}`);
+}
+
+/** Every port of the local stack in range and used once, or a ConfigError naming the clash. */
+function checkStackPorts(e: z.output<typeof EnvSchema>): void {
+  const owners = new Map<number, string>();
+  const claim = (port: number, owner: string): void => {
+    const other = owners.get(port);
+    if (port > 65_535) throw new ConfigError(`Invalid configuration:\n  KPI_STACK_KAFKA_NODES: ${owner} would listen on port ${port}, above 65535; lower KPI_STACK_KAFKA_PORT or KPI_STACK_KAFKA_CONTROLLER_PORT`);
+    if (other !== undefined) throw new ConfigError(`Invalid configuration:\n  KPI_STACK_*: ${owner} and ${other} would both use port ${port}; node n uses KPI_STACK_KAFKA_PORT + 2(n-1) and KPI_STACK_KAFKA_CONTROLLER_PORT + 2(n-1)`);
+    owners.set(port, owner);
+  };
+  claim(e.KPI_STACK_TEMPORAL_PORT, 'Temporal (KPI_STACK_TEMPORAL_PORT)');
+  claim(e.KPI_STACK_TEMPORAL_UI_PORT, 'the Temporal UI (KPI_STACK_TEMPORAL_UI_PORT)');
+  localKafkaPorts(e).forEach((n, i) => {
+    claim(n.port, `Kafka node ${i + 1}'s broker`);
+    claim(n.controllerPort, `Kafka node ${i + 1}'s controller`);
+  });
+}
+
 /**
  * Parses the environment once. Throws a ConfigError naming every variable that is wrong,
  * its value and what was expected.
@@ -239,11 +273,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  checkStackPorts(e);
   const root = projectRoot();
   const dataDir = path.resolve(root, e.KPI_DATA_DIR ?? '.data');
   const toolsDir = path.resolve(root, e.KPI_TOOLS_DIR ?? '.tools');
   return {
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, topicPrefix: e.KPI_TOPIC_PREFIX, ingestGroup: e.KPI_INGEST_GROUP, decodeThreads: e.KPI_INGEST_DECODE_THREADS },
+    kafka: {
+      brokers: e.KAFKA_BROKERS ?? localBrokers(e),
+      clientId: e.KAFKA_CLIENT_ID,
+      topicPrefix: e.KPI_TOPIC_PREFIX,
+      ingestGroup: e.KPI_INGEST_GROUP,
+      decodeThreads: e.KPI_INGEST_DECODE_THREADS,
+      topicPartitions: e.KPI_TOPIC_PARTITIONS,
+    },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.KPI_TASK_QUEUE },
     clickhouse: e.CLICKHOUSE_URL
       ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE, ...readerAccount(e) }
@@ -253,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stack: {
       kafkaPort: e.KPI_STACK_KAFKA_PORT,
       kafkaControllerPort: e.KPI_STACK_KAFKA_CONTROLLER_PORT,
+      kafkaNodes: e.KPI_STACK_KAFKA_NODES,
       temporalPort: e.KPI_STACK_TEMPORAL_PORT,
       temporalUiPort: e.KPI_STACK_TEMPORAL_UI_PORT,
       javaHome: e.JAVA_HOME,

@@ -1,14 +1,14 @@
 import { FAMILIES, FAMILY_TOPIC_CONFIG, TOPIC_PARTITIONS, topicNames } from '../../schemas/events/registry.js';
-import { createProducer, ensureTopics, type Kafka } from './kafka.js';
+import { ensureTopics, openPartitionSender, type Kafka } from './kafka.js';
 
 /**
  * Sends messages to Kafka in flushes, for every command that writes events to the family
  * topics (`kpi simulate`, `kpi publish`).
  *
- * Order: a flush is sent as one `producer.send` per topic, each with that topic's messages
- * in their original order, and flushes are awaited one after the other. The producer keeps
- * one request in flight and partitions by key, so the messages of one key reach their
- * partition in send order.
+ * Order: a flush is sent as one request per partition (all of them side by side), each with
+ * that partition's messages in their original order, and flushes are awaited one after the
+ * other. Messages are partitioned by key and the producer keeps one request in flight per
+ * broker, so the messages of one key reach their partition in send order.
  */
 
 /** One message as it goes out: the topic's full name (prefix included), its key, its exact bytes. */
@@ -49,10 +49,10 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
-/** The family topics of an environment whose topic names carry `prefix`. */
-export function familyTopicSpecs(prefix: string): TopicSpec[] {
+/** The family topics of an environment whose topic names carry `prefix`, with `partitions` each (KPI_TOPIC_PARTITIONS). */
+export function familyTopicSpecs(prefix: string, partitions: number = TOPIC_PARTITIONS): TopicSpec[] {
   const { families } = topicNames(prefix);
-  return FAMILIES.map((f) => ({ topic: families[f], partitions: TOPIC_PARTITIONS, config: FAMILY_TOPIC_CONFIG }));
+  return FAMILIES.map((f) => ({ topic: families[f], partitions, config: FAMILY_TOPIC_CONFIG }));
 }
 
 export interface TopicSender {
@@ -62,15 +62,14 @@ export interface TopicSender {
 }
 
 /**
- * Ensures the topics (ensureTopics: the missing ones are created with their config), waits
- * until every partition of them is served, and connects an idempotent producer
- * (createProducer): a request retried after a leader change is not written twice.
+ * Ensures the topics (ensureTopics: the missing ones are created with their config and
+ * served before it returns), and connects an idempotent producer that sends each partition
+ * on its own (openPartitionSender): a request retried after a leader change is neither
+ * written twice nor dropped.
  */
 export async function openTopicSender(kafka: Kafka, topics: readonly TopicSpec[]): Promise<TopicSender> {
   await ensureTopics(kafka, [...topics]);
-  await waitUntilServed(kafka, topics.map((t) => t.topic));
-  const producer = createProducer(kafka);
-  await producer.connect();
+  const producer = await openPartitionSender(kafka);
   return {
     async send(flush) {
       const byTopic = new Map<string, { key: string | null; value: Buffer }[]>();
@@ -80,35 +79,8 @@ export async function openTopicSender(kafka: Kafka, topics: readonly TopicSpec[]
         if (list) list.push(record);
         else byTopic.set(m.topic, [record]);
       }
-      for (const [topic, messages] of byTopic) await producer.send({ topic, messages });
+      await Promise.all([...byTopic].map(([topic, messages]) => producer.send(topic, messages)));
     },
     disconnect: () => producer.disconnect(),
   };
-}
-
-/**
- * Waits until every partition of the topics answers a ListOffsets request from its leader.
- * Right after creation a partition can be listed with a leader before that broker serves
- * it; a produce request then fails for that partition, and the client's retry re-sends the
- * whole request, so the other partitions get copies the run never meant to send.
- */
-async function waitUntilServed(kafka: Kafka, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const deadline = performance.now() + timeoutMs;
-    for (const topic of topics) {
-      for (;;) {
-        try {
-          await admin.fetchTopicOffsets(topic);
-          break;
-        } catch (err) {
-          if (performance.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }

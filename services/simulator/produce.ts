@@ -28,6 +28,8 @@ export interface PublishOptions {
   maxBatchBytes?: number;
   /** Prepended to every topic name, for rehearsals that must not touch the real topics. @default '' */
   topicPrefix?: string;
+  /** Partitions of a family topic that does not exist yet, or fewer than these (KPI_TOPIC_PARTITIONS). @default 6 */
+  partitions?: number;
   /** Time between progress reports, in ms. @default 1_000 */
   progressIntervalMs?: number;
 }
@@ -42,7 +44,7 @@ export async function publish(kafka: Kafka, messages: readonly SimMessage[], opt
   const { onProgress, batchSize = DEFAULT_FLUSH_LIMITS.maxMessages, maxBatchBytes = DEFAULT_FLUSH_LIMITS.maxBytes, topicPrefix = '', progressIntervalMs = 1_000 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive whole number, got ${batchSize}`);
   const limits = { maxMessages: batchSize, maxBytes: maxBatchBytes };
-  const sender = await openTopicSender(kafka, familyTopicSpecs(topicPrefix));
+  const sender = await openTopicSender(kafka, familyTopicSpecs(topicPrefix, options.partitions));
   const started = performance.now();
   let sent = 0;
   let flushes = 0;

@@ -2,12 +2,35 @@ import { embeddedStoreHolder } from '../shared/clickhouse.js';
 import type { Config } from '../shared/config.js';
 import { StackError, describeError } from '../shared/errors.js';
 import { waitFor } from '../shared/wait.js';
-import { kafkaService } from './kafka.js';
+import { kafkaServiceNames, kafkaServices } from './kafka.js';
 import { isRunning, portOpen, readPidRecord, removePidRecord, startDetached, stopProcess, tailFile } from './processes.js';
 import type { ServiceDefinition } from './service.js';
 import { temporalService } from './temporal.js';
 
-export const SERVICES: readonly ServiceDefinition[] = [kafkaService, temporalService];
+/** The services of the configured stack: its Kafka node(s) (KPI_STACK_KAFKA_NODES), then Temporal. */
+export function stackServices(config: Config): ServiceDefinition[] {
+  return [...kafkaServices(config), temporalService];
+}
+
+/**
+ * The configured services, and the Kafka nodes of another layout that `kpi stack up`
+ * started and that still run (a cluster started with --kafka-nodes 3, seen from a shell
+ * without it): status shows them and down stops them.
+ */
+function knownServices(config: Config): ServiceDefinition[] {
+  const configured = stackServices(config);
+  const names = new Set(configured.map((s) => s.name));
+  const others = kafkaServiceNames().filter((name) => !names.has(name) && liveRecord(config, name));
+  if (others.length === 0) return configured;
+  const layouts = [1, Math.max(...others.map((n) => Number(n.split('-')[1] ?? 1)), 2)].flatMap((nodes) => kafkaServices({ ...config, stack: { ...config.stack, kafkaNodes: nodes } }));
+  const extra = others.map((name) => layouts.find((s) => s.name === name)).filter((s): s is ServiceDefinition => s !== undefined);
+  return [...extra, ...configured];
+}
+
+function liveRecord(config: Config, name: string): boolean {
+  const record = readPidRecord(config.paths.dataDir, name);
+  return record !== undefined && isRunning(record);
+}
 
 export type ServiceState = 'running' | 'starting' | 'external' | 'stopped';
 
@@ -65,12 +88,21 @@ export interface UpResult {
 
 /**
  * Installs what is missing and starts what is not running, then waits until every service
- * answers. Idempotent: running services, ours or not, are left as they are.
+ * answers. Idempotent: running services, ours or not, are left as they are; a node of a
+ * Kafka cluster that died is started again. `only` limits it to the named services.
  */
-export async function stackUp(config: Config, say: (line: string) => void): Promise<UpResult> {
+export async function stackUp(config: Config, say: (line: string) => void, only?: readonly string[]): Promise<UpResult> {
+  const services = stackServices(config).filter((s) => !only || only.includes(s.name) || (only.includes('kafka') && s.name.startsWith('kafka')));
+  const wanted = new Set(services.map((s) => s.name));
+  const strays = kafkaServiceNames().filter((name) => !wanted.has(name) && liveRecord(config, name));
+  if (strays.length > 0 && services.some((s) => s.name.startsWith('kafka'))) {
+    throw new StackError(
+      `Kafka already runs here as ${strays.join(', ')} (started by kpi stack up), not as the ${config.stack.kafkaNodes} node(s) asked for; run \`kpi stack down\` first. The two layouts keep separate data.`,
+    );
+  }
   const toStart: ServiceDefinition[] = [];
   const alreadyRunning: string[] = [];
-  for (const svc of SERVICES) {
+  for (const svc of services) {
     const status = await serviceStatus(svc, config);
     if (status.state === 'running' || status.state === 'external') alreadyRunning.push(svc.name);
     else if (status.state === 'starting') toStart.push(svc);
@@ -84,10 +116,18 @@ export async function stackUp(config: Config, say: (line: string) => void): Prom
   }
   // Every prerequisite is checked before anything is installed or started.
   for (const svc of toStart) svc.checkPrerequisites(config);
-  for (const svc of toStart) if (!svc.installed(config)) svc.install(config, say);
-
-  const started: string[] = [];
+  const installed = new Set<string>();
   for (const svc of toStart) {
+    // The nodes of a Kafka cluster share one installation.
+    const kind = svc.name.replace(/-\d+$/, '');
+    if (!installed.has(kind) && !svc.installed(config)) svc.install(config, say);
+    installed.add(kind);
+  }
+
+  // Everything is started before anything is waited for: a cluster's first node has no
+  // controller quorum until the others run.
+  const started: string[] = [];
+  const records = toStart.map((svc) => {
     let record = readPidRecord(config.paths.dataDir, svc.name);
     if (!record || !isRunning(record)) {
       const { command, args, marker } = svc.prepareStart(config);
@@ -95,13 +135,15 @@ export async function stackUp(config: Config, say: (line: string) => void): Prom
       record = startDetached({ dataDir: config.paths.dataDir, name: svc.name, command, args, marker });
       started.push(svc.name);
     }
-    const pidRecord = record;
+    return { svc, record };
+  });
+  for (const { svc, record } of records) {
     const t0 = Date.now();
     await waitFor(
       async () => {
-        if (!isRunning(pidRecord)) {
+        if (!isRunning(record)) {
           removePidRecord(config.paths.dataDir, svc.name);
-          throw new StackError(`${svc.title} exited during start. Last lines of ${pidRecord.logFile}:\n${tailFile(pidRecord.logFile)}`);
+          throw new StackError(`${svc.title} exited during start. Last lines of ${record.logFile}:\n${tailFile(record.logFile)}`);
         }
         const health = await probe(svc, config);
         return health.ok ? health.summary : undefined;
@@ -109,11 +151,11 @@ export async function stackUp(config: Config, say: (line: string) => void): Prom
       { timeoutMs: svc.startTimeoutMs, intervalMs: 300, what: `${svc.title} to answer on ${svc.endpoint(config)}` },
     ).catch((err: unknown) => {
       if (err instanceof StackError) throw err;
-      throw new StackError(`${describeError(err)}. Last lines of ${pidRecord.logFile}:\n${tailFile(pidRecord.logFile)}`, { cause: err });
+      throw new StackError(`${describeError(err)}. Last lines of ${record.logFile}:\n${tailFile(record.logFile)}`, { cause: err });
     });
     say(`${svc.title} answers (${((Date.now() - t0) / 1000).toFixed(1)} s).`);
   }
-  const statuses = await Promise.all(SERVICES.map((svc) => serviceStatus(svc, config)));
+  const statuses = await Promise.all(services.map((svc) => serviceStatus(svc, config)));
   return { started, alreadyRunning, statuses };
 }
 
@@ -123,7 +165,7 @@ export async function stackUp(config: Config, say: (line: string) => void): Prom
  */
 export async function stackDown(config: Config, say: (line: string) => void, only?: readonly string[]): Promise<string[]> {
   const stopped: string[] = [];
-  for (const svc of [...SERVICES].reverse().filter((s) => !only || only.includes(s.name))) {
+  for (const svc of [...knownServices(config)].reverse().filter((s) => !only || only.includes(s.name) || (only.includes('kafka') && s.name.startsWith('kafka')))) {
     const record = readPidRecord(config.paths.dataDir, svc.name);
     if (record && isRunning(record)) {
       const how = await stopProcess(record);
@@ -139,7 +181,7 @@ export async function stackDown(config: Config, say: (line: string) => void, onl
 }
 
 export async function stackStatus(config: Config): Promise<ServiceStatus[]> {
-  return Promise.all(SERVICES.map((svc) => serviceStatus(svc, config)));
+  return Promise.all(knownServices(config).map((svc) => serviceStatus(svc, config)));
 }
 
 export function formatStatus(statuses: ServiceStatus[], config: Config): string {

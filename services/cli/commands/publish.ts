@@ -94,7 +94,7 @@ async function openBadFile(path: string, input: Input): Promise<FileHandle> {
 async function connect(config: Config, logger: Logger): Promise<TopicSender> {
   const kafka = kafkaFromConfig(config, logger);
   try {
-    return await openTopicSender(kafka, familyTopicSpecs(config.kafka.topicPrefix));
+    return await openTopicSender(kafka, familyTopicSpecs(config.kafka.topicPrefix, config.kafka.topicPartitions));
   } catch (err) {
     throw new KpiError(
       `Kafka at ${config.kafka.brokers.join(',')} did not take the family topics: ${describeError(err)}. Is it running (npx kpi stack up), and may this client create, describe and write them?`,

@@ -1,6 +1,10 @@
 import { moneySettings, type Config } from '../../shared/config.js';
 import { KpiError, StoreBusyError, UnauthenticatedError, describeError } from '../../shared/errors.js';
-import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint } from '../../shared/clickhouse.js';
+import { openWarehouse, publishStoreEndpoint, withdrawStoreEndpoint, type Warehouse } from '../../shared/clickhouse.js';
+import { authorize } from '../../auth/permissions.js';
+import type { Caller } from '../../auth/principals.js';
+import { remoteAuthenticator, whoami } from '../../operations/remote.js';
+import { presentedToken } from '../session.js';
 import { kafkaFromConfig } from '../../shared/kafka.js';
 import type { Logger } from '../../shared/logger.js';
 import { loadScorecards } from '../../shared/scorecards.js';
@@ -51,6 +55,36 @@ async function startClickHouseListener(port: number, start: () => Promise<ApiSer
 }
 
 /**
+ * The store this role works on. An embedded store that another kpi process holds is reached
+ * through that process by `kpi ingest` and `kpi worker`, which present the command's
+ * credential (KPI_TOKEN or KPI_TOKEN_FILE): a service or admin token, since they write.
+ * `kpi run` and `kpi api` serve the store, so they must hold it themselves.
+ */
+async function openStore(config: Config, role: 'run' | 'ingest' | 'worker' | 'api'): Promise<{ warehouse: Warehouse; holder?: { base: string; caller: Caller } }> {
+  const warehouse = await openWarehouse(config.clickhouse);
+  if (!warehouse.via) return { warehouse };
+  await warehouse.close();
+  if (role === 'run' || role === 'api') {
+    throw new StoreBusyError(
+      `The embedded store ${warehouse.location} is already held by kpi process ${warehouse.via.pid}; run one \`kpi ${role}\` per store (\`kpi ingest\` and \`kpi worker\` may join it).`,
+    );
+  }
+  const token = presentedToken(config);
+  const through = await openWarehouse(config.clickhouse, { credential: token });
+  // The holder may have stopped meanwhile: then this process holds the store.
+  if (!through.via) return { warehouse: through };
+  const base = through.via.url.replace(/\/clickhouse\/?$/, '');
+  try {
+    const caller = authorize(await whoami(base, token), 'sql.write');
+    process.stderr.write(`kpi ${role}: the store is held by kpi process ${through.via.pid}; working through it as ${caller.name} (${caller.role}).\n`);
+    return { warehouse: through, holder: { base, caller } };
+  } catch (err) {
+    await through.close();
+    throw err;
+  }
+}
+
+/**
  * `kpi run` (embedded: owns the store and hosts every role), `kpi ingest` (the consumer
  * alone), `kpi worker` (the Temporal worker alone) and `kpi api` (the HTTP API alone,
  * which also serves an embedded store it holds). Runs in the foreground until SIGTERM or SIGINT, then finishes the batch in hand,
@@ -59,17 +93,16 @@ async function startClickHouseListener(port: number, start: () => Promise<ApiSer
 export async function runCommand(config: Config, logger: Logger, options: { role: 'run' | 'ingest' | 'worker' | 'api' }): Promise<void> {
   const scorecards = loadScorecards(config.close);
   const signal = untilSignal();
-  const warehouse = await openWarehouse(config.clickhouse);
-  if (warehouse.via) {
-    await warehouse.close();
-    throw new StoreBusyError(`The embedded store ${config.clickhouse.mode === 'embedded' ? config.clickhouse.path : ''} is already held by kpi process ${warehouse.via.pid}; run one \`kpi ${options.role}\` per store.`);
-  }
-  const storePath = config.clickhouse.mode === 'embedded' ? config.clickhouse.path : undefined;
+  const { warehouse, holder } = await openStore(config, options.role);
+  // Set when this process holds an embedded store (and so serves it to the others).
+  const storePath = config.clickhouse.mode === 'embedded' && !holder ? config.clickhouse.path : undefined;
   try {
-    const migrated = await migrate(warehouse.client);
-    if (migrated.applied.length > 0) logger.info({ applied: migrated.applied.map((m) => m.file) }, 'migrations applied');
+    if (!holder) {
+      const migrated = await migrate(warehouse.client);
+      if (migrated.applied.length > 0) logger.info({ applied: migrated.applied.map((m) => m.file) }, 'migrations applied');
+    }
     // The process that holds an embedded store, or serves the API, creates a new store's first admin.
-    const admin = storePath || options.role === 'run' || options.role === 'api' ? await ensureAdmin(warehouse.client, config.auth) : undefined;
+    const admin = storePath || (!holder && (options.role === 'run' || options.role === 'api')) ? await ensureAdmin(warehouse.client, config.auth) : undefined;
     if (admin) announceAdmin(admin);
     const metrics = createIngestMetrics();
     const names = topicNames(config.kafka.topicPrefix);
@@ -79,7 +112,7 @@ export async function runCommand(config: Config, logger: Logger, options: { role
         : await startIngest(
             // Its own session of the store: its inserts never wait behind a close's queries.
             { kafka: kafkaFromConfig(config, logger), clickhouse: await warehouse.session(), logger, metrics },
-            { topics: names.families, deadLetterTopic: names.deadLetters, groupId: config.kafka.ingestGroup, decodeThreads: config.kafka.decodeThreads },
+            { topics: names.families, deadLetterTopic: names.deadLetters, groupId: config.kafka.ingestGroup, decodeThreads: config.kafka.decodeThreads, partitions: config.kafka.topicPartitions },
           );
     // The Temporal worker hosts the workflows and activities (period closes).
     const worker =
@@ -99,7 +132,8 @@ export async function runCommand(config: Config, logger: Logger, options: { role
           report: (late) => reportLateEvents(temporal.client, { ...periodSettings(config), grain: late.grain, period: late.period, debounceMs: config.close.restateDebounceMs }, late.events, { taskQueue: config.temporal.taskQueue }),
         })
       : undefined;
-    const authenticator = createAuthenticator(warehouse.client);
+    // Through a holder, tokens presented to this process's API are checked by the holder.
+    const authenticator = holder ? remoteAuthenticator(holder.base) : createAuthenticator(warehouse.client);
     const signOff = lazySignOff(config.temporal, config.close.idPrefix);
     const deps = { clickhouse: warehouse.client, calendar: config.business, fourEyes: config.auth.fourEyes, signOff: signOff.get, onCredentialsChanged: authenticator.forget };
     const operations: OperationsFor = (caller) => {
@@ -114,13 +148,16 @@ export async function runCommand(config: Config, logger: Logger, options: { role
     const api = await startApiServer({
       ...listener,
       port: config.api.port,
-      plugins: [
-        periodRoutes({ operations, calendar: config.business }),
-        userRoutes({ operations }),
-        reportRoutes({ operations, config }),
-        consoleRoutes({ operations, authenticator, clickhouse: warehouse.client, calendar: config.business, scorecards, logger }),
-        ...(storePath ? [door('/clickhouse')] : []),
-      ],
+      // Through a holder, only health and metrics: the holder serves periods, users, reports and the console.
+      plugins: holder
+        ? []
+        : [
+            periodRoutes({ operations, calendar: config.business }),
+            userRoutes({ operations }),
+            reportRoutes({ operations, config }),
+            consoleRoutes({ operations, authenticator, clickhouse: warehouse.client, calendar: config.business, scorecards, logger }),
+            ...(storePath ? [door('/clickhouse')] : []),
+          ],
     });
     const clickhouse = storePath && config.api.clickhousePort !== undefined ? await startClickHouseListener(config.api.clickhousePort, () => startApiServer({ ...listener, port: config.api.clickhousePort ?? 0, plugins: [door('')], standardRoutes: false })) : undefined;
     if (storePath) publishStoreEndpoint(storePath, api.url);

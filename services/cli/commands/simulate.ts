@@ -205,6 +205,7 @@ export async function simulateCommand(
     const logger = config.logLevel === 'info' ? baseLogger.child({}, { level: 'error' }) : baseLogger;
     const result = await publish(kafkaFromConfig(config, logger), messages, {
       topicPrefix: config.kafka.topicPrefix,
+      partitions: config.kafka.topicPartitions,
       onProgress: (p) => say(`sent ${n(p.sent)}/${n(p.total)} messages (${n(Math.round(p.ratePerSecond))}/s)`),
     });
     sent = result.sent;

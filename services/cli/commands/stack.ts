@@ -1,11 +1,20 @@
-import type { Config } from '../../shared/config.js';
+import { MAX_KAFKA_NODES, loadConfig, type Config } from '../../shared/config.js';
+import { UsageError } from '../../shared/errors.js';
 import { formatStatus, stackDown, stackStatus, stackUp } from '../../stack/stack.js';
 
 const say = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-export async function stackUpCommand(config: Config, options: { json?: boolean }): Promise<void> {
+/** The configuration with `--kafka-nodes` in place of KPI_STACK_KAFKA_NODES, checked the same way (ports included). */
+function withKafkaNodes(config: Config, nodes: string | undefined): Config {
+  if (nodes === undefined) return config;
+  if (!/^\d+$/.test(nodes.trim()) || Number(nodes) < 1 || Number(nodes) > MAX_KAFKA_NODES) throw new UsageError(`--kafka-nodes: expected a whole number from 1 to ${MAX_KAFKA_NODES} (got ${JSON.stringify(nodes)})`);
+  return loadConfig({ ...process.env, KPI_STACK_KAFKA_NODES: nodes.trim() });
+}
+
+export async function stackUpCommand(baseConfig: Config, options: { json?: boolean; kafkaNodes?: string }): Promise<void> {
+  const config = withKafkaNodes(baseConfig, options.kafkaNodes);
   const result = await stackUp(config, say);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -7,7 +7,7 @@ import { EnvSchema, loadConfig } from '../../../services/shared/config.js';
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline', topicPrefix: '', ingestGroup: 'kpi-ingest.v1', decodeThreads: 1 });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'kpi-pipeline', topicPrefix: '', ingestGroup: 'kpi-ingest.v1', decodeThreads: 1, topicPartitions: 6 });
     expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'kpi-pipeline.v1' });
     expect(config.clickhouse.mode).toBe('embedded');
     expect(config.clickhouse.database).toBe('kpi');
@@ -56,6 +56,8 @@ describe('loadConfig', () => {
     ['CLICKHOUSE_URL', 'ftp://x', 'http'],
     ['CLICKHOUSE_DATABASE', 'kpi; DROP TABLE x', 'letters, digits and _'],
     ['KPI_STACK_KAFKA_PORT', '70000', 'KPI_STACK_KAFKA_PORT'],
+    ['KPI_STACK_KAFKA_NODES', '0', 'KPI_STACK_KAFKA_NODES'],
+    ['KPI_TOPIC_PARTITIONS', '2.5', 'KPI_TOPIC_PARTITIONS'],
   ])('rejects %s=%j with an error naming the variable', (name, value, fragment) => {
     let error: unknown;
     try {
