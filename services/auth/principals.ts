@@ -161,7 +161,7 @@ export function createAuthenticator(client: ClickHouseClient, options: { cacheMs
   async function authenticate(token: string, expectedName?: string): Promise<Caller> {
     const key = createHash('sha256').update(token).digest('hex');
     const hit = cache.get(key);
-    if (hit && hit.until > Date.now()) return check(hit.caller, expectedName);
+    if (hit && hit.until > Date.now()) return checkOwner(hit.caller, expectedName);
     const parts = parseToken(token);
     if (!parts) throw new UnauthenticatedError('the credential is not a kpi token (kpi_…)');
     const [row] = await queryRows<{ principal: string; scope: string; hash: string; expired: number; expires_in_ms: number | null; revoked: number; role: string; kind: string; disabled: number | null }>(
@@ -180,18 +180,18 @@ export function createAuthenticator(client: ClickHouseClient, options: { cacheMs
     const caller: Caller = { name: row.principal, role: canScopeTo(row.role, row.scope) ? row.scope : 'viewer', kind: row.kind === 'service' ? 'service' : 'user', tokenId: parts.tokenId };
     // Remembered no longer than the token lives.
     cache.set(key, { caller, until: Date.now() + Math.min(cacheMs, Number(row.expires_in_ms ?? cacheMs)) });
-    return check(caller, expectedName);
-  }
-
-  function check(caller: Caller, expectedName: string | undefined): Caller {
-    // ClickHouse clients send a user name with the key; it must be the token's owner.
-    if (expectedName !== undefined && expectedName !== '' && expectedName !== 'default' && expectedName !== caller.name) {
-      throw new UnauthenticatedError(`the token does not belong to ${expectedName}`);
-    }
-    return caller;
+    return checkOwner(caller, expectedName);
   }
 
   return { authenticate, forget: () => cache.clear() };
+}
+
+/** The caller, when the user name a ClickHouse client sent with the key (if any) is the token's owner. */
+export function checkOwner(caller: Caller, expectedName: string | undefined): Caller {
+  if (expectedName !== undefined && expectedName !== '' && expectedName !== 'default' && expectedName !== caller.name) {
+    throw new UnauthenticatedError(`the token does not belong to ${expectedName}`);
+  }
+  return caller;
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Caller } from '../auth/principals.js';
+import { checkOwner, type Caller } from '../auth/principals.js';
 import { ForbiddenError, KpiError, UnauthenticatedError, UsageError } from '../shared/errors.js';
 import type { Operations } from './operations.js';
 
@@ -52,10 +52,10 @@ export function remoteAuthenticator(base: string, options: { cacheMs?: number } 
     async authenticate(token, expectedName) {
       const key = createHash('sha256').update(token).digest('hex');
       const hit = cache.get(key);
-      const caller = hit && hit.until > Date.now() ? hit.caller : await whoami(base, token);
-      cache.set(key, { caller, until: hit && hit.until > Date.now() ? hit.until : Date.now() + cacheMs });
-      if (expectedName !== undefined && expectedName !== '' && expectedName !== 'default' && expectedName !== caller.name) throw new UnauthenticatedError(`the token does not belong to ${expectedName}`);
-      return caller;
+      if (hit && hit.until > Date.now()) return checkOwner(hit.caller, expectedName);
+      const caller = await whoami(base, token);
+      cache.set(key, { caller, until: Date.now() + cacheMs });
+      return checkOwner(caller, expectedName);
     },
     forget: () => cache.clear(),
   };

@@ -229,8 +229,12 @@ function readerAccount(e: z.output<typeof EnvSchema>): { reader?: { user: string
 }
 
 /** The broker and controller port of each local Kafka node (see KPI_STACK_KAFKA_NODES). */
-function localKafkaPorts(e: z.output<typeof EnvSchema>): { port: number; controllerPort: number }[] {
-  return Array.from({ length: e.KPI_STACK_KAFKA_NODES }, (_, i) => ({ port: e.KPI_STACK_KAFKA_PORT + 2 * i, controllerPort: e.KPI_STACK_KAFKA_CONTROLLER_PORT + 2 * i }));
+export function localKafkaNodes(stack: { kafkaNodes: number; kafkaPort: number; kafkaControllerPort: number }): { id: number; port: number; controllerPort: number }[] {
+  return Array.from({ length: stack.kafkaNodes }, (_, i) => ({ id: i + 1, port: stack.kafkaPort + 2 * i, controllerPort: stack.kafkaControllerPort + 2 * i }));
+}
+
+function localKafkaPorts(e: z.output<typeof EnvSchema>): { id: number; port: number; controllerPort: number }[] {
+  return localKafkaNodes({ kafkaNodes: e.KPI_STACK_KAFKA_NODES, kafkaPort: e.KPI_STACK_KAFKA_PORT, kafkaControllerPort: e.KPI_STACK_KAFKA_CONTROLLER_PORT });
 }
 
 function localBrokers(e: z.output<typeof EnvSchema>): string[] {
@@ -248,10 +252,10 @@ function checkStackPorts(e: z.output<typeof EnvSchema>): void {
   };
   claim(e.KPI_STACK_TEMPORAL_PORT, 'Temporal (KPI_STACK_TEMPORAL_PORT)');
   claim(e.KPI_STACK_TEMPORAL_UI_PORT, 'the Temporal UI (KPI_STACK_TEMPORAL_UI_PORT)');
-  localKafkaPorts(e).forEach((n, i) => {
-    claim(n.port, `Kafka node ${i + 1}'s broker`);
-    claim(n.controllerPort, `Kafka node ${i + 1}'s controller`);
-  });
+  for (const n of localKafkaPorts(e)) {
+    claim(n.port, `Kafka node ${n.id}'s broker`);
+    claim(n.controllerPort, `Kafka node ${n.id}'s controller`);
+  }
 }
 
 /**

@@ -65,12 +65,17 @@ export interface PartitionSender {
 /** How long a batch is sent again while its partition's brokers cannot be reached. */
 const RESEND_WINDOW_MS = 120_000;
 
+/** The error and the errors it wraps (the client wraps a broker's error when its retries run out). */
+function* causes(err: unknown): Generator<{ name?: unknown; type?: unknown; retriable?: unknown; cause?: unknown }> {
+  let e = err as { name?: unknown; type?: unknown; retriable?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth += 1, e = e.cause as typeof e) yield e;
+}
+
+const UNREACHABLE = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
+
 /** True for an error that says a broker could not be reached or its leadership moved (retries exhausted included). */
 function unreachable(err: unknown): boolean {
-  for (let e = err as { name?: unknown; retriable?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth += 1) {
-    if (e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError' || e.name === 'KafkaJSRequestTimeoutError' || e.name === 'KafkaJSNumberOfRetriesExceeded') return true;
-    if (e.name === 'KafkaJSProtocolError' && e.retriable === true) return true;
-  }
+  for (const e of causes(err)) if ((typeof e.name === 'string' && UNREACHABLE.has(e.name)) || (e.name === 'KafkaJSProtocolError' && e.retriable === true)) return true;
   return false;
 }
 
@@ -221,14 +226,10 @@ export async function ensureTopics(kafka: Kafka, topics: { topic: string; partit
 /**
  * True when a group request failed because this consumer no longer owns its partitions (a
  * rebalance is under way, the group moved on without it, or its coordinator moved):
- * retrying cannot succeed, and
- * the client rejoins the group when the batch handler throws it.
+ * retrying cannot succeed, and the client rejoins the group when the batch handler throws it.
  */
 export function lostPartitions(err: unknown): boolean {
-  // The client may wrap the broker's error (retries exhausted) in its own.
-  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth += 1) {
-    if (typeof e.type === 'string' && LOST_PARTITIONS.has(e.type)) return true;
-  }
+  for (const e of causes(err)) if (typeof e.type === 'string' && LOST_PARTITIONS.has(e.type)) return true;
   return false;
 }
 
@@ -248,7 +249,7 @@ function createdByOthers(err: unknown): boolean {
  * it; a produce request then fails for that partition, and the client's retry re-sends the
  * whole request, so the other partitions get copies the run never meant to send.
  */
-export async function waitUntilServed(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+async function waitUntilServed(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (const topic of topics) {
     for (;;) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAX_KAFKA_NODES, type Config } from '../shared/config.js';
+import { MAX_KAFKA_NODES, localKafkaNodes, type Config } from '../shared/config.js';
 import { StackError } from '../shared/errors.js';
 import { createKafka, describeCluster, topicReplication } from '../shared/kafka.js';
 import { projectRoot } from '../shared/paths.js';
@@ -41,7 +41,7 @@ export interface KafkaNode {
  * 9092/9093, 9094/9095, 9096/9097).
  */
 export function kafkaNodes(stack: Config['stack']): KafkaNode[] {
-  return Array.from({ length: stack.kafkaNodes }, (_, i) => ({ id: i + 1, port: stack.kafkaPort + 2 * i, controllerPort: stack.kafkaControllerPort + 2 * i }));
+  return localKafkaNodes(stack);
 }
 
 /**
