@@ -20,6 +20,10 @@ CREATE ROLE IF NOT EXISTS kpi_writer;
 -- so it may be changed within 1-30 s (CHANGEABLE_IN_READONLY needs
 -- settings_constraints_replace_previous, which the server's shipped config.xml enables).
 -- The values match the analysts' SQL door of the API (KPI_SQL_* defaults).
+-- distributed_product_mode: on a cluster (CLICKHOUSE_CLUSTER) the documented views join one
+-- Distributed table to another, which ClickHouse refuses by default; 'global' reads the
+-- joined one whole and sends it to every shard (docs/clickhouse-cluster.md). One server
+-- has no Distributed tables, and the setting changes nothing there.
 CREATE SETTINGS PROFILE IF NOT EXISTS kpi_reader_profile;
 
 -- ALTER … SETTINGS replaces the whole list, so a changed bound reaches existing servers.
@@ -29,7 +33,8 @@ ALTER SETTINGS PROFILE kpi_reader_profile SETTINGS
     max_memory_usage = 2147483648 MIN 1 MAX 2147483648,
     max_result_rows = 1000000 MIN 1 MAX 1000000,
     max_result_bytes = 104857600 MIN 1 MAX 104857600,
-    max_rows_to_read = 2000000000 MIN 1 MAX 2000000000;
+    max_rows_to_read = 2000000000 MIN 1 MAX 2000000000,
+    distributed_product_mode = 'global';
 
 ALTER ROLE kpi_reader SETTINGS PROFILE 'kpi_reader_profile';
 

@@ -68,7 +68,8 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply the pending ClickHouse migrations from infra/clickhouse/migrations, in order')
     .option('--json', 'print the result as one JSON line')
-    .action(async (opts: { json?: boolean }) => (await import('./commands/migrate.js')).migrateCommand(context().config, opts));
+    .option('--print-sql', 'print every statement a new store would receive (for CLICKHOUSE_CLUSTER when set) without connecting')
+    .action(async (opts: { json?: boolean; printSql?: boolean }) => (await import('./commands/migrate.js')).migrateCommand(context().config, opts));
 
   program
     .command('sql')

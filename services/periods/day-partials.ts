@@ -1,7 +1,7 @@
 import { chInstant } from '../../schemas/kpis/compile.js';
 import { dayPartialStatements } from '../../schemas/kpis/partials.js';
 import { entityTable, type EntitySource } from '../../schemas/kpis/sources.js';
-import { insertRows, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
+import { commandInPlace, insertRows, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 
 /**
  * Keeps the day partials (migration 0013, schemas/kpis/partials.ts) of a range of business
@@ -173,7 +173,7 @@ export function createDayPartials(
     const [found] = await queryRows<{ n: string }>(client, `SELECT toString(count()) AS n FROM (${superseded})`, { cutoff });
     if (Number(found?.n ?? 0) === 0) return;
     for (const table of ['kpi_day_partials', 'kpi_partial_days']) {
-      await client.command({ query: `DELETE FROM ${table} WHERE (time_zone, reporting_currency, day, read_at) IN (${superseded})`, query_params: { cutoff } });
+      await commandInPlace(client, { query: `DELETE FROM ${table} WHERE (time_zone, reporting_currency, day, read_at) IN (${superseded})`, query_params: { cutoff } });
     }
   }
 

@@ -6,7 +6,7 @@ import { MANUAL_KPI_IDS, TARGETED_KPI_IDS, type KpiId } from '../../schemas/kpis
 import { COMPANY_UNIT, LEVELS } from '../../schemas/kpis/compile.js';
 import { Currency } from '../../schemas/events/common.js';
 import type { Config } from '../shared/config.js';
-import { insertRows, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
+import { commandInPlace, insertRows, queryRows, type ClickHouseClient } from '../shared/clickhouse.js';
 import { KpiError, UsageError, describeError } from '../shared/errors.js';
 import { StrictNumber, StrictOptionalNumber } from '../shared/numbers.js';
 import { appendChained } from './audit-chain.js';
@@ -297,7 +297,7 @@ function tableRows(kind: ImportKind, rows: readonly StoredRow[] | readonly Store
  */
 async function discardRows(client: ClickHouseClient, table: (typeof IMPORT_TABLES)[ImportKind], importId: string): Promise<string> {
   try {
-    await client.command({ query: `DELETE FROM ${table} WHERE import_id = {id: String}`, query_params: { id: importId } });
+    await commandInPlace(client, { query: `DELETE FROM ${table} WHERE import_id = {id: String}`, query_params: { id: importId } });
     return '';
   } catch (err) {
     return `; its stored rows (import ${importId} in ${table}) could not be deleted (${describeError(err)}), and are ignored because the import has no record`;

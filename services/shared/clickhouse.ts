@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type DataFormat } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
+import { databaseStatement, inPlaceStatement, type ClusterTarget } from './cluster-sql.js';
 import type { Config } from './config.js';
 import { ForbiddenError, KpiError, StoreBusyError, UnauthenticatedError, UsageError, describeError } from './errors.js';
 
@@ -112,6 +113,70 @@ function publishedEndpoint(storePath: string, holder: number): { pid: number; ur
 }
 
 /**
+ * Client settings for a cluster (CLICKHOUSE_CLUSTER), on every statement the pipeline sends:
+ *
+ * - insert_distributed_sync (distributed_foreground_insert in newer servers): an insert into
+ *   a Distributed table returns once every shard's replica wrote its rows, not when they are
+ *   queued on the receiving node's disk. Ingest commits Kafka offsets only after the insert
+ *   returns, and a close reads right after; both need the rows in the tables by then. The
+ *   shards also see the insert's insert_deduplication_token while the caller waits: a
+ *   replayed batch sends the same rows (the sharding key is a hash) with the same token to
+ *   the same shard, which skips them.
+ * - insert_quorum 'auto': the insert returns once a majority of each shard's replicas hold
+ *   the rows, so losing one replica loses no acknowledged row; with two replicas per shard
+ *   that is both, and a read on either replica sees every acknowledged row. An insert waits
+ *   (and fails after insert_quorum_timeout) while a majority is down.
+ * - distributed_product_mode 'global': the views and KPI queries join and filter (IN) one
+ *   Distributed table by another; ClickHouse refuses that by default (deny), and 'global'
+ *   reads the inner one once, whole, and sends it to every shard, which is exact whatever
+ *   the sharding.
+ */
+export const CLUSTER_CLIENT_SETTINGS = { insert_distributed_sync: 1, insert_quorum: 'auto', distributed_product_mode: 'global' } as const;
+
+/** Clients opened for a cluster, and that cluster: the statements they send are made for it. */
+const CLUSTERS = new WeakMap<ClickHouseClient, ClusterTarget>();
+
+/**
+ * Records that `client` talks to a node of `target`'s cluster, so that migrations and
+ * in-place statements sent through it are made for the cluster. openWarehouse does it for
+ * CLICKHOUSE_CLUSTER; returns the client.
+ */
+export function forCluster<C extends ClickHouseClient>(client: C, target: ClusterTarget): C {
+  CLUSTERS.set(client, { cluster: target.cluster, database: target.database });
+  return client;
+}
+
+/** The cluster a client was opened for (CLICKHOUSE_CLUSTER), or undefined for one server. */
+export function clusterOf(client: ClickHouseClient): ClusterTarget | undefined {
+  return CLUSTERS.get(client);
+}
+
+/**
+ * Runs a statement that changes one table's rows or parts in place — DELETE FROM,
+ * ALTER TABLE … UPDATE/DELETE, OPTIMIZE TABLE, TRUNCATE TABLE — which cannot go through a
+ * Distributed table: on a cluster it runs ON CLUSTER against the table's local replicas
+ * (cluster-sql.ts), elsewhere as written. Every such statement of the pipeline goes here.
+ */
+export async function commandInPlace(client: ClickHouseClient, params: { query: string; query_params?: Record<string, unknown> }): Promise<void> {
+  const target = clusterOf(client);
+  if (target === undefined) {
+    await client.command(params);
+    return;
+  }
+  const { query, settings } = inPlaceStatement(params.query, target);
+  await client.command({ ...params, query, clickhouse_settings: settings });
+}
+
+/**
+ * Whether the node has the database. On a cluster it is created ON CLUSTER, which waits for
+ * every node: asked first, so a service starts while another node is down.
+ */
+async function databaseExists(client: ClickHouseClient, database: string): Promise<boolean> {
+  const [row] = await queryRows<{ n: string }>(client, 'SELECT toString(count()) AS n FROM system.databases WHERE name = {database: String}', { database });
+  return Number(row?.n ?? 0) > 0;
+}
+
+/**
  * The one place that constructs ClickHouse clients. With `CLICKHOUSE_URL` it talks to a
  * server; otherwise it opens the embedded chDB engine on its data folder, which only one
  * process may hold at a time. The pipeline's database is created when missing, and every
@@ -123,7 +188,7 @@ export async function openWarehouse(config: Config['clickhouse'], options: { cre
     const base = new URL(config.url);
     const bootstrap = createClient({ ...QUIET, url: base.origin, ...(base.pathname !== '/' ? { pathname: base.pathname } : {}), username: config.user, password: config.password });
     try {
-      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${config.database}` });
+      if (config.cluster === undefined || !(await databaseExists(bootstrap, config.database))) await bootstrap.command({ query: databaseStatement(config.database, config.cluster) });
     } catch (err) {
       throw new KpiError(`ClickHouse at ${config.url} did not answer: ${describeError(err)}`, { cause: err, retriable: true });
     } finally {
@@ -138,7 +203,9 @@ export async function openWarehouse(config: Config['clickhouse'], options: { cre
       username: config.user,
       password: config.password,
       database: config.database,
+      ...(config.cluster === undefined ? {} : { clickhouse_settings: CLUSTER_CLIENT_SETTINGS }),
     });
+    if (config.cluster !== undefined) forCluster(client, { cluster: config.cluster, database: config.database });
     return { client, mode: 'server', location: config.url, database: config.database, session: () => Promise.resolve(client), close: () => client.close() };
   }
 

@@ -78,6 +78,8 @@ export const EnvSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
   /** Database that holds every table of the pipeline. @default "kpi" */
   CLICKHOUSE_DATABASE: identifier.default('kpi'),
+  /** Cluster of the servers' remote_servers (server mode): `kpi migrate` creates Replicated tables on every node, Distributed tables under the usual names (docs/clickhouse-cluster.md). @default unset (one server) */
+  CLICKHOUSE_CLUSTER: identifier.optional(),
   /** Read-only ClickHouse user for Grafana and analysts that `kpi migrate` keeps in server mode (role kpi_reader). @default "kpi_reader_user" */
   CLICKHOUSE_READER_USER: identifier
     .refine((v) => !RESERVED_CLICKHOUSE_NAMES.includes(v), `expected a name other than ${RESERVED_CLICKHOUSE_NAMES.join(', ')}`)
@@ -177,7 +179,7 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string; topicPrefix: string; ingestGroup: string; decodeThreads: number; topicPartitions: number };
   temporal: { address: string; namespace: string; taskQueue: string };
   clickhouse:
-    | { mode: 'server'; url: string; user: string; password: string; database: string; reader?: { user: string; password: string } }
+    | { mode: 'server'; url: string; user: string; password: string; database: string; reader?: { user: string; password: string }; /** The ClickHouse cluster the tables span (CLICKHOUSE_CLUSTER); undefined: one server. */ cluster?: string }
     | { mode: 'embedded'; path: string; database: string };
   paths: { dataDir: string; toolsDir: string };
   /** The reporting currency: money KPIs are in it, other currencies convert at the day's imported rate. */
@@ -226,6 +228,20 @@ function readerAccount(e: z.output<typeof EnvSchema>): { reader?: { user: string
     throw new ConfigError(`Invalid configuration:\n  CLICKHOUSE_READER_USER: expected a user other than CLICKHOUSE_USER (got ${JSON.stringify(e.CLICKHOUSE_READER_USER)})`);
   }
   return { reader: { user: e.CLICKHOUSE_READER_USER, password: e.CLICKHOUSE_READER_PASSWORD } };
+}
+
+/**
+ * The cluster the tables span, when one is named. Only a server can be one of several nodes:
+ * the embedded engine (chDB) is one process, with no Keeper, replicas or shards.
+ */
+function clusterOf(e: z.output<typeof EnvSchema>): { cluster?: string } {
+  if (e.CLICKHOUSE_CLUSTER === undefined) return {};
+  if (e.CLICKHOUSE_URL === undefined) {
+    throw new ConfigError(
+      `Invalid configuration:\n  CLICKHOUSE_CLUSTER: needs a ClickHouse server (CLICKHOUSE_URL); the embedded store (chDB) is one process and cannot span a cluster (got ${JSON.stringify(e.CLICKHOUSE_CLUSTER)})`,
+    );
+  }
+  return { cluster: e.CLICKHOUSE_CLUSTER };
 }
 
 /** The broker and controller port of each local Kafka node (see KPI_STACK_KAFKA_NODES). */
@@ -278,6 +294,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   checkStackPorts(e);
+  const cluster = clusterOf(e);
   const root = projectRoot();
   const dataDir = path.resolve(root, e.KPI_DATA_DIR ?? '.data');
   const toolsDir = path.resolve(root, e.KPI_TOOLS_DIR ?? '.tools');
@@ -292,7 +309,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.KPI_TASK_QUEUE },
     clickhouse: e.CLICKHOUSE_URL
-      ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE, ...readerAccount(e) }
+      ? { mode: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE, ...readerAccount(e), ...cluster }
       : { mode: 'embedded', path: path.resolve(root, e.CHDB_PATH ?? path.join(dataDir, 'clickhouse')), database: e.CLICKHOUSE_DATABASE },
     paths: { dataDir, toolsDir },
     business: { timeZone: e.KPI_TIME_ZONE, fiscalYearStartMonth: e.KPI_FISCAL_YEAR_START_MONTH, reportingCurrency: e.KPI_REPORTING_CURRENCY },

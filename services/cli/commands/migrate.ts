@@ -4,7 +4,7 @@ import { embeddedStoreHolder, openWarehouse, queryRows, type ClickHouseClient } 
 import { authorize } from '../../auth/permissions.js';
 import { createAuthenticator, ensureAdmin } from '../../auth/principals.js';
 import { announceAdmin, openSession, presentedToken } from '../session.js';
-import { migrate } from '../../shared/migrations.js';
+import { migrate, migrationScript } from '../../shared/migrations.js';
 import { formatMs } from '../output.js';
 
 /** Whether the store already has users: then changing its schema takes an admin's credential. */
@@ -16,11 +16,35 @@ async function hasPrincipals(client: ClickHouseClient): Promise<boolean> {
 }
 
 /**
+ * `kpi migrate --print-sql`: the statements a new store would receive, as SQL (or one JSON
+ * line), from the files and the configuration alone. For CLICKHOUSE_CLUSTER they are the
+ * cluster's: what a reviewer checks, or runs by hand, before the first migration.
+ */
+function printMigrationSql(config: Config, options: { json?: boolean }): void {
+  const cluster = config.clickhouse.mode === 'server' ? config.clickhouse.cluster : undefined;
+  const script = migrationScript({ database: config.clickhouse.database, ...(cluster === undefined ? {} : { cluster }) });
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ cluster: cluster ?? null, statements: script })}\n`);
+    return;
+  }
+  let source = '';
+  for (const s of script) {
+    if (s.source !== source) process.stdout.write(`-- ${s.source}\n`);
+    source = s.source;
+    process.stdout.write(`${s.sql};\n\n`);
+  }
+}
+
+/**
  * `kpi migrate`: applies pending migrations, then (on a new store) creates the first admin.
  * Through a running kpi, that process checks the credential; opened here, a store that has
  * users needs a credential allowed to change it (sql.write).
  */
-export async function migrateCommand(config: Config, options: { json?: boolean }): Promise<void> {
+export async function migrateCommand(config: Config, options: { json?: boolean; printSql?: boolean }): Promise<void> {
+  if (options.printSql) {
+    printMigrationSql(config, options);
+    return;
+  }
   const embeddedHeld = config.clickhouse.mode === 'embedded' && embeddedStoreHolder(config.clickhouse.path) !== null;
   // Through a running kpi: that process checks the credential, and says who it is first.
   const session = embeddedHeld ? await openSession(config, 'sql.write') : undefined;

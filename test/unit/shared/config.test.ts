@@ -23,6 +23,22 @@ describe('loadConfig', () => {
     expect(config.clickhouse).toEqual({ mode: 'server', url: 'http://ch:8123', user: 'kpi', password: 'secret', database: 'ops' });
   });
 
+  it('names the ClickHouse cluster of a server, and none by default', () => {
+    const server = { CLICKHOUSE_URL: 'http://ch:8123' };
+    expect(loadConfig({ ...server, CLICKHOUSE_CLUSTER: 'kpi_cluster' }).clickhouse).toMatchObject({ mode: 'server', cluster: 'kpi_cluster' });
+    expect(loadConfig(server).clickhouse).not.toHaveProperty('cluster');
+    expect(loadConfig({ ...server, CLICKHOUSE_CLUSTER: '' }).clickhouse).not.toHaveProperty('cluster');
+  });
+
+  it.each(['1kpi', 'kpi-cluster', 'kpi; DROP TABLE x', "kpi'", '{cluster}'])('refuses the cluster name %j, naming CLICKHOUSE_CLUSTER', (name) => {
+    expect(() => loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_CLUSTER: name })).toThrow(/CLICKHOUSE_CLUSTER: expected letters, digits and _/);
+  });
+
+  it('refuses a cluster with the embedded store, which is one process', () => {
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: 'kpi' })).toThrow(ConfigError);
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: 'kpi' })).toThrow(/CLICKHOUSE_CLUSTER: needs a ClickHouse server \(CLICKHOUSE_URL\); the embedded store \(chDB\) is one process/);
+  });
+
   it('refuses a close setting out of range, naming it', () => {
     expect(() => loadConfig({ KPI_CLOSE_CONCURRENCY: '0' })).toThrow(/KPI_CLOSE_CONCURRENCY: .*\(got "0"\)/);
     expect(() => loadConfig({ KPI_WORKFLOW_ID_PREFIX: 'a b' })).toThrow(/KPI_WORKFLOW_ID_PREFIX/);
