@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { EnvSchema, loadConfig } from '../../../services/shared/config.js';
+import { topicReplication } from '../../../services/shared/kafka.js';
 
 // No Docker engine runs here, so docker-compose.yml is checked by reading it: every
 // property below is one that `docker compose up` would otherwise find out the hard way.
@@ -40,6 +41,26 @@ const SCRAPED = KPI_SERVICES.filter((name) => name !== ONE_SHOT);
 /** Where Compose mounts the metrics token secret (/run/secrets/<name>). */
 const METRICS_TOKEN_FILE = '/run/secrets/kpi_metrics_token';
 
+/** The profile of the clustered stack, and what it adds to the default one. */
+const CLUSTER_PROFILE = 'cluster';
+const CLUSTER_KEEPERS = ['clickhouse-keeper'] as const;
+/** In shard order: the first is shard 01. */
+const CLUSTER_CLICKHOUSE = ['clickhouse-01', 'clickhouse-02'] as const;
+const CLUSTER_KAFKA = ['kafka-1', 'kafka-2', 'kafka-3'] as const;
+const CLUSTER_MIGRATE = 'kpi-cluster-migrate';
+const CLUSTER_INGEST = ['kpi-cluster-ingest-1', 'kpi-cluster-ingest-2'] as const;
+const CLUSTER_WORKERS = ['kpi-cluster-worker-1', 'kpi-cluster-worker-2'] as const;
+/** Makes the cluster's namespace on the shared Temporal, then exits. */
+const CLUSTER_NAMESPACE = 'temporal-cluster-namespace';
+const CLUSTER_KPI_SERVICES = [CLUSTER_MIGRATE, ...CLUSTER_INGEST, ...CLUSTER_WORKERS] as const;
+const CLUSTER_INFRA_SERVICES = [...CLUSTER_KEEPERS, ...CLUSTER_CLICKHOUSE, ...CLUSTER_KAFKA, CLUSTER_NAMESPACE] as const;
+const CLUSTER_ONE_SHOTS: readonly string[] = [CLUSTER_MIGRATE, CLUSTER_NAMESPACE];
+/** Where the cluster's ClickHouse nodes and Keeper read the files of infra/clickhouse/cluster. */
+const CLUSTER_CONFIG_TARGET = '/etc/clickhouse-server/config.d/cluster.xml';
+const MACROS_TARGET = '/etc/clickhouse-server/config.d/macros.xml';
+const PROFILES_TARGET = '/etc/clickhouse-server/users.d/cluster-profiles.xml';
+const KEEPER_CONFIG_TARGET = '/etc/clickhouse-keeper/keeper_config.xml';
+
 // The subset of the Compose specification these tests read.
 const PortSpec = z.union([
   z.string(),
@@ -55,6 +76,10 @@ const VolumeSpec = z.union([z.string(), z.object({ type: z.string().optional(), 
 const Condition = z.enum(['service_started', 'service_healthy', 'service_completed_successfully']);
 const Service = z.object({
   image: z.string().optional(),
+  profiles: z.array(z.string()).optional(),
+  container_name: z.string().optional(),
+  hostname: z.string().optional(),
+  entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
   build: z.union([z.string(), z.object({ context: z.string().default('.'), dockerfile: z.string().default('Dockerfile') })]).optional(),
   command: z.union([z.string(), z.array(z.string())]).optional(),
   restart: z.string().optional(),
@@ -141,9 +166,14 @@ function interpolateAll(value: unknown, env: Record<string, string>): unknown {
   return value;
 }
 
-/** The file as `docker compose config` sees it, with the host's environment `env`. */
-function readCompose(env: Record<string, string> = HOST_ENV): ComposeFile {
-  return ComposeFile.parse(interpolateAll(parse(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true }), env));
+/**
+ * The file as `docker compose config` sees it, with the host's environment `env` and the
+ * `profiles` enabled: the services without a profile, and those with one of `profiles`.
+ */
+function readCompose(env: Record<string, string> = HOST_ENV, profiles: readonly string[] = []): ComposeFile {
+  const file = ComposeFile.parse(interpolateAll(parse(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true }), env));
+  const enabled = Object.entries(file.services).filter(([, service]) => service.profiles === undefined || service.profiles.some((p) => profiles.includes(p)));
+  return { ...file, services: Object.fromEntries(enabled) };
 }
 
 /** The file before interpolation, as written. */
@@ -207,6 +237,89 @@ function publishedPorts(service: Service): PublishedPort[] {
 function hostAndPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
+}
+
+/** An element of the XML files under infra/: name, attributes, child elements, text. */
+interface XmlElement {
+  name: string;
+  attributes: Record<string, string>;
+  children: XmlElement[];
+  text: string;
+}
+
+/**
+ * Enough XML for ClickHouse's configuration files of this repository: a declaration,
+ * comments, elements with double-quoted attributes, text. Anything else is an error, so a
+ * file this cannot read fails the test rather than passing unread.
+ */
+function parseXml(text: string): XmlElement {
+  const document: XmlElement = { name: '#document', attributes: {}, children: [], text: '' };
+  const open: XmlElement[] = [document];
+  const token = /<!--[\s\S]*?-->|<\?xml[^?]*\?>|<\/([\w.-]+)\s*>|<([\w.-]+)((?:\s+[\w.-]+\s*=\s*"[^"<&]*")*)\s*(\/?)>|([^<&]+)/gy;
+  let at = 0;
+  for (let m = token.exec(text); m !== null; m = token.exec(text)) {
+    at = token.lastIndex;
+    const [, closing, opening, attributes = '', selfClosing, chars] = m;
+    const parent = open[open.length - 1];
+    if (parent === undefined) throw new Error('XML: more closing tags than opening ones');
+    if (closing !== undefined) {
+      if (closing !== parent.name) throw new Error(`XML: </${closing}> closes <${parent.name}>`);
+      open.pop();
+    } else if (opening !== undefined) {
+      const element: XmlElement = {
+        name: opening,
+        attributes: Object.fromEntries([...attributes.matchAll(/([\w.-]+)\s*=\s*"([^"]*)"/g)].map(([, key = '', value = '']) => [key, value])),
+        children: [],
+        text: '',
+      };
+      parent.children.push(element);
+      if (selfClosing !== '/') open.push(element);
+    } else if (chars !== undefined) {
+      if (parent === document && chars.trim() !== '') throw new Error('XML: text outside the root element');
+      parent.text += chars;
+    }
+  }
+  if (at !== text.length) throw new Error(`XML: cannot read from offset ${at}: ${JSON.stringify(text.slice(at, at + 40))}`);
+  if (open.length !== 1) throw new Error(`XML: <${open[open.length - 1]?.name ?? '?'}> is not closed`);
+  const [root, ...more] = document.children;
+  if (root === undefined || more.length > 0) throw new Error('XML: expected one root element');
+  return root;
+}
+
+function xmlChildren(element: XmlElement, name: string): XmlElement[] {
+  return element.children.filter((child) => child.name === name);
+}
+
+/** The one child element `name`; a missing or repeated one is an error. */
+function xmlChild(element: XmlElement, name: string): XmlElement {
+  const found = xmlChildren(element, name);
+  if (found.length !== 1) throw new Error(`<${element.name}> has ${found.length} <${name}> elements, expected 1`);
+  return found[0] as XmlElement;
+}
+
+/** The trimmed text of the element at `path` below `element`. */
+function xmlText(element: XmlElement, ...path: string[]): string {
+  return path.reduce(xmlChild, element).text.trim();
+}
+
+/** The host file mounted at `target` in a service (short volume syntax), read and parsed. */
+function mountedXml(service: Service, target: string): { source: string; root: XmlElement } {
+  const mounts = (service.volumes ?? []).filter((v): v is string => typeof v === 'string' && v.split(':')[1] === target);
+  expect(mounts).toHaveLength(1);
+  const source = (mounts[0] ?? '').split(':')[0] ?? '';
+  expect(source.startsWith('./infra/')).toBe(true);
+  return { source, root: parseXml(readFileSync(path.join(ROOT, source), 'utf8')) };
+}
+
+/** `NAME://host:port,…` → the listeners by name. */
+function kafkaListeners(value: string | undefined): Record<string, { host: string; port: number }> {
+  return Object.fromEntries(
+    (value ?? '').split(',').map((listener) => {
+      const m = /^([A-Z_]+):\/\/(.*)$/.exec(listener.trim());
+      if (!m) throw new Error(`unreadable Kafka listener ${listener}`);
+      return [m[1] ?? '', hostAndPort(m[2] ?? '')] as const;
+    }),
+  );
 }
 
 describe('docker-compose.yml', () => {
@@ -422,6 +535,405 @@ describe('docker-compose.yml', () => {
     const text = readFileSync(COMPOSE_PATH, 'utf8');
     const header = text.slice(0, text.search(/^name:/m));
     for (const { hostPort } of all) expect(header).toMatch(new RegExp(`^#\\s+${hostPort}\\s+\\S`, 'm'));
+  });
+});
+
+describe('docker-compose.yml, the cluster profile', () => {
+  const defaults = readCompose();
+  const compose = readCompose(HOST_ENV, [CLUSTER_PROFILE]);
+  const added = Object.keys(compose.services).filter((name) => defaults.services[name] === undefined);
+  const nodes = CLUSTER_CLICKHOUSE.map((name) => ({ name, service: serviceOf(compose, name) }));
+  const brokers = CLUSTER_KAFKA.map((name) => ({ name, service: serviceOf(compose, name), env: environmentOf(serviceOf(compose, name)) }));
+  const clusterXml = mountedXml(serviceOf(compose, 'clickhouse-01'), CLUSTER_CONFIG_TARGET).root;
+  const keeperXml = mountedXml(serviceOf(compose, 'clickhouse-keeper'), KEEPER_CONFIG_TARGET).root;
+  /** The clusters infra/clickhouse/cluster defines, by name: each shard's replicas. */
+  const clusters = new Map(
+    xmlChild(clusterXml, 'remote_servers').children.map((cluster) => [
+      cluster.name,
+      xmlChildren(cluster, 'shard').map((shard) => ({
+        internalReplication: xmlText(shard, 'internal_replication'),
+        replicas: xmlChildren(shard, 'replica').map((replica) => ({
+          host: xmlText(replica, 'host'),
+          port: Number(xmlText(replica, 'port')),
+          user: xmlChild(replica, 'user'),
+          password: xmlChild(replica, 'password'),
+        })),
+      })),
+    ]),
+  );
+  const kpiShards = clusters.get('kpi') ?? [];
+
+  /** A service of this profile answers to its name: Compose's DNS, and its own hostname. */
+  function expectServiceHost(host: string): void {
+    const service = compose.services[host];
+    expect({ host, service: service !== undefined, hostname: service?.hostname }).toEqual({ host, service: true, hostname: host });
+  }
+
+  it('adds only services of the cluster profile and leaves the default stack as it was', () => {
+    expect(added.sort()).toEqual([...CLUSTER_INFRA_SERVICES, ...CLUSTER_KPI_SERVICES].sort());
+    for (const name of added) expect({ name, profiles: serviceOf(compose, name).profiles }).toEqual({ name, profiles: [CLUSTER_PROFILE] });
+    // The default services have no profile, so `docker compose up` starts them as before,
+    // and the profile changes none of them.
+    for (const [name, service] of Object.entries(defaults.services)) {
+      expect({ name, profiles: service.profiles }).toEqual({ name, profiles: undefined });
+      expect(serviceOf(compose, name)).toEqual(service);
+    }
+  });
+
+  it('runs the images of the default stack, and Keeper of the same ClickHouse release', () => {
+    const clickhouse = serviceOf(compose, 'clickhouse').image ?? '';
+    for (const { service } of nodes) expect(service.image).toBe(clickhouse);
+    for (const { service } of brokers) expect(service.image).toBe(serviceOf(compose, 'kafka').image);
+    expect(serviceOf(compose, CLUSTER_NAMESPACE).image).toBe(serviceOf(compose, 'temporal').image);
+    const tag = clickhouse.slice(clickhouse.lastIndexOf(':') + 1);
+    for (const name of CLUSTER_KEEPERS) expect(serviceOf(compose, name).image).toBe(`clickhouse/clickhouse-keeper:${tag}`);
+    for (const name of CLUSTER_INFRA_SERVICES) {
+      expect(serviceOf(compose, name).build).toBeUndefined();
+      expect(serviceOf(compose, name).image).toMatch(/^[a-z0-9][a-z0-9/._-]*:v?[0-9][0-9A-Za-z.-]*$/);
+    }
+  });
+
+  it('builds its kpi services as the default ones and runs the command of each role', () => {
+    const { image, build } = serviceOf(compose, 'kpi-ingest');
+    for (const name of CLUSTER_KPI_SERVICES) {
+      const service = serviceOf(compose, name);
+      expect({ name, image: service.image, build: service.build }).toEqual({ name, image, build });
+      expect(service.secrets).toEqual(['kpi_bootstrap_token']);
+    }
+    expect(serviceOf(compose, CLUSTER_MIGRATE).command).toEqual(['migrate']);
+    for (const name of CLUSTER_INGEST) expect(serviceOf(compose, name).command).toEqual(['ingest']);
+    for (const name of CLUSTER_WORKERS) expect(serviceOf(compose, name).command).toEqual(['worker']);
+  });
+
+  it('checks the health of every long-running service; the one-shots have no check and no restart', () => {
+    for (const name of added) {
+      const { healthcheck, restart } = serviceOf(compose, name);
+      if (CLUSTER_ONE_SHOTS.includes(name)) {
+        expect({ name, healthcheck, restart }).toEqual({ name, healthcheck: undefined, restart: 'no' });
+        continue;
+      }
+      expect({ name, healthcheck: healthcheck !== undefined && healthcheck.disable !== true }).toEqual({ name, healthcheck: true });
+      const test = healthcheck?.test ?? [];
+      expect(Array.isArray(test) ? test[0] : 'CMD-SHELL').toMatch(/^CMD(-SHELL)?$/);
+    }
+  });
+
+  it('configures each ClickHouse node as the single one: user, password, database, access management', () => {
+    const single = environmentOf(serviceOf(compose, 'clickhouse'));
+    for (const { name, service } of nodes) {
+      expect({ name, env: environmentOf(service) }).toEqual({ name, env: single });
+      expect(publishedPorts(service).map((p) => p.containerPort).sort()).toEqual(publishedPorts(serviceOf(compose, 'clickhouse')).map((p) => p.containerPort).sort());
+      // Every node reads the same cluster file.
+      expect(mountedXml(service, CLUSTER_CONFIG_TARGET).source).toBe('./infra/clickhouse/cluster/cluster.xml');
+    }
+  });
+
+  it('defines the cluster kpi in remote_servers with both shards, one replica each, dialled as CLICKHOUSE_USER', () => {
+    expect([...clusters.keys()]).toEqual(['kpi']);
+    expect(kpiShards.map((shard) => shard.replicas.map((r) => r.host))).toEqual(CLUSTER_CLICKHOUSE.map((name) => [name]));
+    for (const shard of kpiShards) {
+      // Replicated tables copy within a shard; Distributed writes one replica.
+      expect(shard.internalReplication).toBe('true');
+      for (const replica of shard.replicas) {
+        expectServiceHost(replica.host);
+        // The native port, inside the network.
+        expect(publishedPorts(serviceOf(compose, replica.host)).map((p) => p.containerPort)).toContain(replica.port);
+        expect(replica.port).toBe(9000);
+        // The image replaces `default` with CLICKHOUSE_USER: nodes log in to each other as that
+        // user, its password taken from the environment, never written in the file.
+        expect(replica.user.attributes).toEqual({ from_env: 'CLICKHOUSE_USER' });
+        expect(replica.password.attributes).toEqual({ from_env: 'CLICKHOUSE_PASSWORD' });
+        expect([replica.user.text.trim(), replica.password.text.trim()]).toEqual(['', '']);
+      }
+    }
+    for (const { name, service } of nodes) {
+      const env = environmentOf(service);
+      expect({ name, user: env['CLICKHOUSE_USER'], password: env['CLICKHOUSE_PASSWORD'] }).toEqual({ name, user: 'kpi', password: HOST_ENV['CLICKHOUSE_PASSWORD'] });
+    }
+    const text = readFileSync(path.join(ROOT, 'infra/clickhouse/cluster/cluster.xml'), 'utf8');
+    for (const secret of Object.values(HOST_ENV)) expect(text).not.toContain(secret);
+  });
+
+  it('gives each node its own macros: {shard} as its place in remote_servers, {replica} as its name', () => {
+    const macros = nodes.map(({ name, service }) => {
+      const { source, root } = mountedXml(service, MACROS_TARGET);
+      const shardIndex = kpiShards.findIndex((shard) => shard.replicas.some((r) => r.host === name));
+      const values = { cluster: xmlText(root, 'macros', 'cluster'), shard: xmlText(root, 'macros', 'shard'), replica: xmlText(root, 'macros', 'replica') };
+      expect({ name, ...values }).toEqual({ name, cluster: 'kpi', shard: String(shardIndex + 1).padStart(2, '0'), replica: name });
+      return { source, ...values };
+    });
+    expect(macros.map((m) => m.shard)).toEqual(['01', '02']);
+    expect(new Set(macros.map((m) => m.source)).size).toBe(nodes.length);
+    // A Replicated table's Keeper path and replica name come from the pair; no two alike.
+    expect(new Set(macros.map((m) => `${m.shard}/${m.replica}`)).size).toBe(nodes.length);
+  });
+
+  it('reaches Keeper by the names and client port Keeper is configured with', () => {
+    const keeper = xmlChild(keeperXml, 'keeper_server');
+    const tcpPort = Number(xmlText(keeper, 'tcp_port'));
+    const zookeeper = xmlChildren(xmlChild(clusterXml, 'zookeeper'), 'node').map((node) => ({ host: xmlText(node, 'host'), port: Number(xmlText(node, 'port')) }));
+    expect(zookeeper).toEqual(CLUSTER_KEEPERS.map((host) => ({ host, port: tcpPort })));
+    for (const { host } of zookeeper) expectServiceHost(host);
+    // The Raft members are the Keeper services, each id once, this node among them.
+    const raft = xmlChildren(xmlChild(keeper, 'raft_configuration'), 'server').map((server) => ({ id: xmlText(server, 'id'), hostname: xmlText(server, 'hostname') }));
+    expect(raft.map((server) => server.hostname)).toEqual([...CLUSTER_KEEPERS]);
+    expect(new Set(raft.map((server) => server.id)).size).toBe(raft.length);
+    expect(raft.map((server) => server.id)).toContain(xmlText(keeper, 'server_id'));
+    // Keeper listens beyond loopback, and its healthcheck asks the readiness endpoint it serves.
+    expect(xmlText(keeperXml, 'listen_host')).toBe('0.0.0.0');
+    const httpPort = xmlText(keeper, 'http_control', 'port');
+    const endpoint = xmlText(keeper, 'http_control', 'readiness', 'endpoint');
+    for (const name of CLUSTER_KEEPERS) {
+      const test = serviceOf(compose, name).healthcheck?.test ?? [];
+      const command = Array.isArray(test) ? test.join(' ') : test;
+      expect(command).toContain(`/dev/tcp/127.0.0.1/${httpPort}`);
+      expect(command).toContain(`GET ${endpoint} `);
+    }
+    // ClickHouse starts once Keeper is ready, and is healthy once it holds a Keeper session.
+    for (const { name, service } of nodes) {
+      expect(dependenciesOf(service)).toEqual(Object.fromEntries(CLUSTER_KEEPERS.map((keeperName) => [keeperName, 'service_healthy'])));
+      const test = service.healthcheck?.test ?? [];
+      const command = Array.isArray(test) ? test.join(' ') : test;
+      expect(command).toContain(`--host ${name} `);
+      expect(command).toContain('system.zookeeper');
+    }
+  });
+
+  it('keeps the users and roles made by SQL in Keeper, and makes Distributed inserts wait for every shard', () => {
+    const directories = xmlChild(clusterXml, 'user_directories');
+    expect(directories.attributes).toEqual({ replace: 'replace' });
+    expect(directories.children.map((child) => child.name)).toEqual(['users_xml', 'replicated']);
+    expect(xmlText(directories, 'users_xml', 'path')).toBe('users.xml');
+    expect(xmlText(directories, 'replicated', 'zookeeper_path')).toMatch(/^\/\S+$/);
+    for (const { service } of nodes) {
+      const { source, root } = mountedXml(service, PROFILES_TARGET);
+      expect(source).toBe('./infra/clickhouse/cluster/profiles.xml');
+      const profile = xmlChild(xmlChild(root, 'profiles'), 'default');
+      // Ingest commits offsets once the insert is acknowledged: acknowledged must mean stored on its shard.
+      expect(xmlText(profile, 'distributed_foreground_insert')).toBe('1');
+      expect(xmlText(profile, 'ignore_on_cluster_for_replicated_access_entities_queries')).toBe('1');
+    }
+  });
+
+  it('runs three KRaft brokers, each a controller and a voter, with unique node ids and one cluster id', () => {
+    const ids = brokers.map(({ env }) => Number(env['KAFKA_NODE_ID']));
+    expect(new Set(ids).size).toBe(brokers.length);
+    for (const id of ids) expect(Number.isInteger(id) && id > 0).toBe(true);
+    const clusterIds = new Set(brokers.map(({ env }) => env['CLUSTER_ID']));
+    expect(clusterIds.size).toBe(1);
+    const [clusterId] = clusterIds;
+    // kafka-storage.sh random-uuid: 16 bytes in unpadded base64url; another cluster than the default broker's.
+    expect(clusterId).toMatch(/^[A-Za-z0-9_-]{21}[AQgw]$/);
+    expect(clusterId).not.toBe(environmentOf(serviceOf(compose, 'kafka'))['CLUSTER_ID']);
+    const voters = brokers.map(({ name, env }) => {
+      expect(env['KAFKA_PROCESS_ROLES']?.split(',').sort()).toEqual(['broker', 'controller']);
+      const controller = env['KAFKA_CONTROLLER_LISTENER_NAMES'] ?? '';
+      const listener = kafkaListeners(env['KAFKA_LISTENERS'])[controller];
+      return `${env['KAFKA_NODE_ID']}@${name}:${listener?.port}`;
+    });
+    for (const { env } of brokers) {
+      expect((env['KAFKA_CONTROLLER_QUORUM_VOTERS'] ?? '').split(',').sort()).toEqual([...voters].sort());
+      for (const voter of (env['KAFKA_CONTROLLER_QUORUM_VOTERS'] ?? '').split(',')) expectServiceHost(hostAndPort(voter.split('@')[1] ?? '').host);
+    }
+  });
+
+  it('advertises each broker under its service name inside the network and its own published port outside', () => {
+    for (const { name, service, env } of brokers) {
+      const listeners = kafkaListeners(env['KAFKA_LISTENERS']);
+      const advertised = kafkaListeners(env['KAFKA_ADVERTISED_LISTENERS']);
+      const protocols = (env['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP'] ?? '').split(',').map((pair) => pair.split(':')[0] ?? '');
+      expect(protocols.sort()).toEqual(Object.keys(listeners).sort());
+      const controller = env['KAFKA_CONTROLLER_LISTENER_NAMES'] ?? '';
+      // The controller listener is never advertised; every other one is, on its own port.
+      expect(Object.keys(advertised).sort()).toEqual(Object.keys(listeners).filter((l) => l !== controller).sort());
+      for (const [listener, address] of Object.entries(advertised)) expect({ name, listener, port: address.port }).toEqual({ name, listener, port: listeners[listener]?.port });
+      const internal = env['KAFKA_INTER_BROKER_LISTENER_NAME'] ?? '';
+      expect(advertised[internal]?.host).toBe(name);
+      expectServiceHost(name);
+      // The host listener: published on 127.0.0.1 at the port it advertises, the same inside.
+      const external = Object.entries(advertised).filter(([listener]) => listener !== internal);
+      expect(external).toHaveLength(1);
+      const [, address] = external[0] ?? ['', { host: '', port: 0 }];
+      expect(address.host).toBe('localhost');
+      expect(publishedPorts(service)).toEqual([{ hostPort: address.port, containerPort: address.port, protocol: 'tcp' }]);
+      // The healthcheck asks the broker itself, on the address other containers use.
+      expect(service.healthcheck?.test).toEqual(['CMD', '/opt/kafka/bin/kafka-broker-api-versions.sh', '--bootstrap-server', `${name}:${advertised[internal]?.port}`]);
+    }
+  });
+
+  it('replicates every topic, internal ones included, 3 times with 2 in sync, as the pipeline makes its own', () => {
+    const { factor, minInSync } = topicReplication(brokers.length);
+    expect({ factor, minInSync }).toEqual({ factor: 3, minInSync: 2 });
+    for (const { name, env } of brokers) {
+      const settings = Object.fromEntries(
+        [
+          'KAFKA_DEFAULT_REPLICATION_FACTOR',
+          'KAFKA_MIN_INSYNC_REPLICAS',
+          'KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR',
+          'KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR',
+          'KAFKA_TRANSACTION_STATE_LOG_MIN_ISR',
+          'KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR',
+          'KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR',
+        ].map((key) => [key, Number(env[key])]),
+      );
+      expect({ name, settings }).toEqual({
+        name,
+        settings: {
+          KAFKA_DEFAULT_REPLICATION_FACTOR: factor,
+          KAFKA_MIN_INSYNC_REPLICAS: minInSync,
+          KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: factor,
+          KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: factor,
+          KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: minInSync,
+          KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: factor,
+          KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: minInSync,
+        },
+      });
+      expect(env['KAFKA_AUTO_CREATE_TOPICS_ENABLE']).toBe('false');
+    }
+  });
+
+  describe.each([...CLUSTER_KPI_SERVICES])('%s environment', (name) => {
+    const env = environmentOf(serviceOf(compose, name));
+
+    it('uses only variables that EnvSchema knows, as strings', () => {
+      const known = new Set(Object.keys(EnvSchema.shape));
+      expect(Object.keys(env).filter((key) => !known.has(key))).toEqual([]);
+      const raw = serviceOf(compose, name).environment;
+      expect(Array.isArray(raw) ? [] : Object.entries(raw ?? {}).filter(([, value]) => typeof value !== 'string')).toEqual([]);
+    });
+
+    it('points at every broker, a shard of the cluster kpi, and the cluster’s Temporal namespace', () => {
+      const config = loadConfig(env);
+      // The cluster of remote_servers, which `kpi migrate` makes its tables ON.
+      const cluster = config.clickhouse.mode === 'server' ? config.clickhouse.cluster : undefined;
+      expect(cluster).toBe('kpi');
+      expect(clusters.has(cluster ?? '')).toBe(true);
+      // All three brokers, as each advertises itself to other containers.
+      const internal = brokers.map(({ env: broker }) => {
+        const address = kafkaListeners(broker['KAFKA_ADVERTISED_LISTENERS'])[broker['KAFKA_INTER_BROKER_LISTENER_NAME'] ?? ''];
+        return `${address?.host}:${address?.port}`;
+      });
+      expect([...config.kafka.brokers].sort()).toEqual(internal.sort());
+      // A node's HTTP interface, as the node's own environment configures the user.
+      expect(config.clickhouse.mode).toBe('server');
+      const url = new URL(config.clickhouse.mode === 'server' ? config.clickhouse.url : '');
+      expect(CLUSTER_CLICKHOUSE as readonly string[]).toContain(url.hostname);
+      const node = serviceOf(compose, url.hostname);
+      expect(publishedPorts(node).map((p) => p.containerPort)).toContain(Number(url.port));
+      expect(Number(url.port)).toBe(8123);
+      const nodeEnv = environmentOf(node);
+      expect(config.clickhouse).toMatchObject({ user: nodeEnv['CLICKHOUSE_USER'], password: HOST_ENV['CLICKHOUSE_PASSWORD'], database: nodeEnv['CLICKHOUSE_DB'] });
+      // Only the migration makes the reader user, the same one as the default stack's.
+      const reader = config.clickhouse.mode === 'server' ? config.clickhouse.reader : undefined;
+      expect(reader).toEqual(name === CLUSTER_MIGRATE ? { user: 'kpi_reader_user', password: HOST_ENV['CLICKHOUSE_READER_PASSWORD'] } : undefined);
+      // The shared Temporal, in the namespace made for the cluster: never the default stack's,
+      // whose workflow ids (business keys) and task queue are the same.
+      const temporal = environmentOf(serviceOf(compose, CLUSTER_NAMESPACE));
+      expect(config.temporal.address).toBe(temporal['TEMPORAL_ADDRESS']);
+      expect(config.temporal.namespace).toBe(temporal['TEMPORAL_NAMESPACE']);
+      expect(config.temporal.namespace).not.toBe(loadConfig(environmentOf(serviceOf(compose, 'kpi-worker'))).temporal.namespace);
+      expect(config.temporal.taskQueue).toBe(loadConfig(environmentOf(serviceOf(compose, 'kpi-worker'))).temporal.taskQueue);
+      // Nothing scrapes the cluster's services, so none holds the metrics token.
+      expect(config.api.metricsToken).toBeUndefined();
+    });
+  });
+
+  it('spreads ingest and workers over both shards, each with a client id of its own', () => {
+    for (const group of [CLUSTER_INGEST, CLUSTER_WORKERS]) {
+      const hosts = group.map((name) => new URL(environmentOf(serviceOf(compose, name))['CLICKHOUSE_URL'] ?? '').hostname);
+      expect(hosts.sort()).toEqual([...CLUSTER_CLICKHOUSE]);
+    }
+    // Brokers' logs and quotas tell the members apart by client id: each is its service's name.
+    for (const name of [...CLUSTER_INGEST, ...CLUSTER_WORKERS]) expect(environmentOf(serviceOf(compose, name))['KAFKA_CLIENT_ID']).toBe(name);
+  });
+
+  it('makes the Temporal namespace the kpi services use, and waits until Temporal serves it', () => {
+    const service = serviceOf(compose, CLUSTER_NAMESPACE);
+    const env = environmentOf(service);
+    expect(env['TEMPORAL_ADDRESS']).toBe(environmentOf(serviceOf(compose, 'kpi-worker'))['TEMPORAL_ADDRESS']);
+    expect(env['TEMPORAL_NAMESPACE']).toMatch(/^[a-z][a-z0-9-]*$/);
+    expect(service.entrypoint).toEqual(['sh', '-c']);
+    // After interpolation `$$` is one `$`: the script reads the variable the CLI reads too.
+    const script = Array.isArray(service.command) ? service.command.join('\n') : (service.command ?? '');
+    expect(script).toContain('temporal operator namespace create --namespace "$TEMPORAL_NAMESPACE"');
+    expect(script).toContain('temporal workflow list --namespace "$TEMPORAL_NAMESPACE"');
+    expect(dependenciesOf(service)).toEqual({ temporal: 'service_healthy' });
+  });
+
+  it('migrates once both shards are up, and starts ingest and workers after it, every broker and the namespace', () => {
+    expect(dependenciesOf(serviceOf(compose, CLUSTER_MIGRATE))).toEqual(Object.fromEntries(CLUSTER_CLICKHOUSE.map((name) => [name, 'service_healthy'])));
+    for (const name of [...CLUSTER_INGEST, ...CLUSTER_WORKERS]) {
+      expect({ name, deps: dependenciesOf(serviceOf(compose, name)) }).toEqual({
+        name,
+        deps: {
+          [CLUSTER_MIGRATE]: 'service_completed_successfully',
+          ...Object.fromEntries(CLUSTER_KAFKA.map((broker) => [broker, 'service_healthy'])),
+          temporal: 'service_healthy',
+          [CLUSTER_NAMESPACE]: 'service_completed_successfully',
+        },
+      });
+    }
+    // Ingest's healthcheck dials the brokers it is given.
+    for (const name of CLUSTER_INGEST) expect(JSON.stringify(serviceOf(compose, name).healthcheck?.test)).toContain('process.env.KAFKA_BROKERS');
+  });
+
+  it('depends only on services of the profile or of the default stack, in states they can reach', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const [dependency, condition] of Object.entries(dependenciesOf(service))) {
+        const target = compose.services[dependency];
+        expect({ service: name, dependency, defined: target !== undefined && dependency !== name }).toEqual({ service: name, dependency, defined: true });
+        // The default stack never waits for the cluster: it starts without the profile.
+        if (defaults.services[name] !== undefined) expect({ service: name, dependency, default: defaults.services[dependency] !== undefined }).toEqual({ service: name, dependency, default: true });
+        if (condition === 'service_healthy') expect({ service: name, dependency, healthcheck: target?.healthcheck !== undefined }).toEqual({ service: name, dependency, healthcheck: true });
+        if (condition === 'service_completed_successfully') expect({ service: name, dependency, restart: target?.restart ?? 'no' }).toEqual({ service: name, dependency, restart: 'no' });
+      }
+    }
+  });
+
+  it('shares no host port, container name, hostname or volume with the default stack', () => {
+    const all = Object.values(compose.services).flatMap(publishedPorts);
+    const keys = all.map((p) => `${p.hostPort}/${p.protocol}`);
+    expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
+    // Every published port is bound to loopback, as the default stack's are.
+    for (const name of added) {
+      for (const spec of serviceOf(compose, name).ports ?? []) expect({ name, loopback: typeof spec === 'string' && /^127\.0\.0\.1:\d+:\d+$/.test(spec) }).toEqual({ name, loopback: true });
+    }
+    // Compose names containers <project>-<service>-<n> unless container_name says otherwise.
+    const containers = Object.entries(compose.services).map(([name, service]) => service.container_name ?? `kpi-pipeline-${name}-1`);
+    expect(containers.filter((c, i) => containers.indexOf(c) !== i)).toEqual([]);
+    const hostnames = Object.entries(compose.services).map(([name, service]) => service.hostname ?? name);
+    expect(hostnames.filter((h, i) => hostnames.indexOf(h) !== i)).toEqual([]);
+    // A named volume belongs to one service, and is declared.
+    const declared = new Set(Object.keys(compose.volumes ?? {}));
+    const owners = new Map<string, string>();
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = typeof volume === 'string' ? (volume.split(':')[0] ?? '') : (volume.source ?? '');
+        if (source.startsWith('./') || source.startsWith('../')) {
+          expect({ service: name, source, exists: existsSync(path.join(ROOT, source)) }).toEqual({ service: name, source, exists: true });
+          continue;
+        }
+        expect({ service: name, volume: source, declared: declared.has(source), owner: owners.get(source) ?? name }).toEqual({ service: name, volume: source, declared: true, owner: name });
+        owners.set(source, name);
+      }
+    }
+  });
+
+  it('lists the profile’s published ports in the header comment', () => {
+    const text = readFileSync(COMPOSE_PATH, 'utf8');
+    const header = text.slice(0, text.search(/^name:/m));
+    const ports = added.flatMap((name) => publishedPorts(serviceOf(compose, name)));
+    expect(ports.length).toBeGreaterThan(0);
+    for (const { hostPort } of ports) expect(header).toMatch(new RegExp(`^#\\s+${hostPort}\\s+\\S`, 'm'));
+  });
+
+  it('gives the reader password to the migrations and Grafana only, and secrets to the kpi services and Prometheus only', () => {
+    const holders = Object.entries(compose.services)
+      .filter(([, service]) => Object.values(environmentOf(service)).includes(HOST_ENV['CLICKHOUSE_READER_PASSWORD'] ?? '?'))
+      .map(([name]) => name);
+    expect(holders.sort()).toEqual(['grafana', CLUSTER_MIGRATE, 'kpi-migrate'].sort());
+    for (const name of CLUSTER_INFRA_SERVICES) expect({ name, secrets: serviceOf(compose, name).secrets }).toEqual({ name, secrets: undefined });
+    for (const name of CLUSTER_KPI_SERVICES) expect(environmentOf(serviceOf(compose, name))['KPI_BOOTSTRAP_TOKEN_FILE']).toBe('/run/secrets/kpi_bootstrap_token');
   });
 });
 
