@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for every kpi-pipeline service; the command picks the role:
 #   docker run kpi-pipeline migrate | ingest | worker | api
-# Sources stay TypeScript: bin/kpi.js registers tsx, which compiles them on load.
+# The sources are compiled into dist/ (scripts/build.js, esbuild), which bin/kpi.js runs;
+# were a source newer than that build, it would compile the sources on load with tsx instead.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -30,6 +31,8 @@ COPY --from=source /src/services ./services
 COPY --from=source /src/workflows ./workflows
 COPY --from=source /src/dashboards ./dashboards
 COPY --from=source /src/infra ./infra
+COPY --from=source /src/scripts/build.js ./scripts/build.js
+RUN node scripts/build.js --force
 # Runtime data (KPI_DATA_DIR defaults to <project>/.data) must be writable by the
 # unprivileged user; the code itself stays owned by root, read-only to it.
 RUN mkdir -p /app/.data && chown node:node /app/.data

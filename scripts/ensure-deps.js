@@ -1,5 +1,7 @@
 // Installs npm dependencies when they are missing or older than package-lock.json, so
-// that `npm run demo` and `npm test` work on a fresh clone without a separate install.
+// that `npm run demo` and `npm test` work on a fresh clone without a separate install;
+// then compiles the sources into dist/ when they changed since the last build, so `kpi`
+// starts from JavaScript (scripts/build.js).
 // `npm install --no-save` rather than `npm ci`: chDB lists an optional engine package per
 // platform and the lock holds only those the registry served, which `npm ci` refuses as
 // out of sync; install still follows the lock for everything it holds.
@@ -18,3 +20,6 @@ if (stale) {
   const result = spawnSync(npm, ['install', '--no-save', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+
+const { buildIfStale } = await import('./build.js');
+await buildIfStale(root);

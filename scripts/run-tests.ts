@@ -81,7 +81,7 @@ async function main(): Promise<number> {
         '--experimental-vm-modules',
         '--no-warnings=ExperimentalWarning',
         path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
-        '--runInBand',
+        '--maxWorkers=2',
         '--json',
         `--outputFile=${results}`,
         ...cache,

@@ -55,6 +55,16 @@ async function probe(svc: ServiceDefinition, config: Config): Promise<{ ok: true
   }
 }
 
+/**
+ * Whether a service whose port is open but which missed its health probe answers within
+ * 15 s: a busy machine can make one probe time out, and only a port that keeps refusing to
+ * answer as the service would is someone else's.
+ */
+async function answersLater(svc: ServiceDefinition, config: Config): Promise<boolean> {
+  const answered = await waitFor(async () => ((await probe(svc, config)).ok ? true : undefined), { timeoutMs: 15_000, intervalMs: 1_000, what: svc.title }).catch(() => false);
+  return answered;
+}
+
 export async function serviceStatus(svc: ServiceDefinition, config: Config): Promise<ServiceStatus> {
   const record = readPidRecord(config.paths.dataDir, svc.name);
   const ours = record !== undefined && isRunning(record);
@@ -108,10 +118,9 @@ export async function stackUp(config: Config, say: (line: string) => void, only?
     else if (status.state === 'starting') toStart.push(svc);
     else {
       const port = Number(svc.endpoint(config).split(':')[1]);
-      if (await portOpen('127.0.0.1', port)) {
-        throw new StackError(`Port ${port} is taken by a program that is not ${svc.title}; stop it or change the port (see README, KPI_STACK_* variables).`);
-      }
-      toStart.push(svc);
+      if (!(await portOpen('127.0.0.1', port))) toStart.push(svc);
+      else if (await answersLater(svc, config)) alreadyRunning.push(svc.name);
+      else throw new StackError(`Port ${port} is taken by a program that is not ${svc.title}; stop it or change the port (see README, KPI_STACK_* variables).`);
     }
   }
   // Every prerequisite is checked before anything is installed or started.

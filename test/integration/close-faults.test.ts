@@ -1,116 +1,218 @@
 import { readFileSync } from 'node:fs';
-import { insertRows, openWarehouse, queryRows } from '../../services/shared/clickhouse.js';
-import { loadConfig } from '../../services/shared/config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BusinessEvent } from '../../schemas/events/index.js';
+import { EVENT_SCHEMAS } from '../../schemas/events/index.js';
+import type { Grain } from '../../schemas/calendar/index.js';
+import { insertRows, openWarehouse, queryRows, type ClickHouseClient } from '../../services/shared/clickhouse.js';
+import { loadConfig, type Config } from '../../services/shared/config.js';
 import { migrate } from '../../services/shared/migrations.js';
 import { connectTemporal } from '../../services/shared/temporal.js';
 import { waitFor } from '../../services/shared/wait.js';
 import { FAMILY_TABLES, eventRows } from '../../services/ingest/rows.js';
-import { readValues } from '../../services/periods/read.js';
 import { generateEvents } from '../../services/simulator/generate.js';
-import { EVENT_SCHEMAS } from '../../schemas/events/index.js';
-import { parsePeriod, previousPeriod } from '../../schemas/calendar/index.js';
-import { periodSettings, startClose } from '../../workflows/client.js';
+import { stackDown, stackUp } from '../../services/stack/stack.js';
+import { periodSettings, reportLateEvents, restateWorkflowId, startClose } from '../../workflows/client.js';
+import type { restatePeriodWorkflow } from '../../workflows/definitions/restate-period.js';
+import { differencesFromOracle } from '../support/close-check.js';
 import { tempDir, uniqueName } from '../support/env.js';
-import { distinctEvents, oracleKpis } from '../support/kpi-oracle.js';
+import { distinctEvents } from '../support/kpi-oracle.js';
 import { exited, freePort, startKpi } from '../support/pipeline.js';
 
+type Running = ReturnType<typeof startKpi>;
+
 /**
- * A close survives its worker: `kpi worker` is killed with SIGKILL while the close is
- * computing, a new one takes over, and the close completes once, as one revision, with the
- * values an independent computation gives.
+ * Stores events straight into the warehouse's event tables as ingest would, in chunks, and
+ * records their arrival per 15-minute slice of event time, as ingest does after each batch:
+ * that is how the day partials learn which days to compute again.
  */
-describe('close under faults', () => {
-  it('completes with the right values after the worker is killed mid-close', async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = {
+async function storeEvents(client: ClickHouseClient, events: readonly BusinessEvent[], firstOffset: number): Promise<void> {
+  const byTable = new Map<string, Record<string, unknown>[]>();
+  events.forEach((e, i) => {
+    const table = FAMILY_TABLES[EVENT_SCHEMAS[e.type].family];
+    const rows = byTable.get(table) ?? [];
+    for (const r of eventRows(e, { partition: 0, offset: String(firstOffset + i) })) rows.push(r);
+    byTable.set(table, rows);
+  });
+  for (const [table, rows] of byTable) for (let i = 0; i < rows.length; i += 50_000) await insertRows(client, table, rows.slice(i, i + 50_000));
+  const slices = new Map<string, number>();
+  for (const e of events) {
+    const slice = new Date(Math.floor(Date.parse(e.occurred_at) / 900_000) * 900_000).toISOString().slice(0, 19).replace('T', ' ');
+    slices.set(slice, (slices.get(slice) ?? 0) + 1);
+  }
+  await insertRows(client, 'arrivals', [...slices].map(([slice, count]) => ({ slice, events: count })));
+}
+
+/**
+ * Closes survive what fails around them. A Temporal dev server of the suite's own (so it can
+ * be stopped), an embedded store held by `kpi api`, and `kpi worker` processes joining it
+ * through the holder on one task queue. Q2 2026 of six stores is stored straight into the
+ * warehouse (these tests are about closes, not ingest); some April sales are held back and
+ * stored after April closed, as late events.
+ *
+ * - Worker failure: the worker running a quarter close and a restatement is SIGKILLed; the
+ *   other worker finishes both, each as one revision.
+ * - Temporal restart: the server is stopped and started again during a close.
+ * - Store outage: the store's holder is gone for 30 s during a close.
+ * Every close's values equal the independent computation over the events it read.
+ */
+describe('closes under faults', () => {
+  let temporalConfig: Config;
+  let config: Config;
+  let env: NodeJS.ProcessEnv;
+  let holder: Running;
+  let token = '';
+  let temporal: Awaited<ReturnType<typeof connectTemporal>>;
+  const workers: Running[] = [];
+  let all: BusinessEvent[] = [];
+  let onTime: BusinessEvent[] = [];
+
+  const health = (port: string | undefined) => async (): Promise<true | undefined> => ((await fetch(`http://127.0.0.1:${String(port)}/health`).catch(() => undefined))?.ok ? true : undefined);
+  const startHolder = async (): Promise<Running> => {
+    const api = startKpi(['api'], env);
+    await waitFor(health(env['KPI_API_PORT']), { timeoutMs: 60_000, intervalMs: 200, what: `kpi api to hold the store: ${api.output()}` });
+    return api;
+  };
+  const startWorker = async (): Promise<Running> => {
+    const workerEnv = { ...env, KPI_TOKEN: token, KPI_API_PORT: String(await freePort()) };
+    const worker = startKpi(['worker'], workerEnv);
+    await waitFor(health(workerEnv.KPI_API_PORT), { timeoutMs: 60_000, intervalMs: 200, what: `kpi worker to start: ${worker.output()}` });
+    workers.push(worker);
+    return worker;
+  };
+  /** Runs `fn` on a client reading through the holder. */
+  const read = async <T>(fn: (client: ClickHouseClient) => Promise<T>): Promise<T> => {
+    const reader = await openWarehouse(config.clickhouse, { credential: token });
+    try {
+      return await fn(reader.client);
+    } finally {
+      await reader.close();
+    }
+  };
+  const revisions = (grain: Grain, period: string) =>
+    read((client) => queryRows<{ revision: number; state: string }>(client, 'SELECT revision, state FROM period_revisions FINAL WHERE grain = {grain: String} AND period = {period: String} ORDER BY revision', { grain, period }));
+  /** Waits until the period's revision `revision` is computing: begun, its values not all written. */
+  const untilComputing = (grain: Grain, period: string, revision: number) =>
+    waitFor(async () => ((await revisions(grain, period)).some((r) => r.revision === revision && r.state === 'computing') ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 50,
+      what: `${grain} ${period} revision ${revision} to start computing`,
+    });
+  const oracle = (grain: Grain, period: string, events: readonly BusinessEvent[], revision?: number) =>
+    read((client) => differencesFromOracle(client, events, config.business, { grain, period, ...(revision !== undefined ? { revision } : {}) }));
+  const output = (): string => [`--- kpi api:\n${holder.output()}`, ...workers.map((w, i) => `--- kpi worker ${i + 1} (exit ${String(w.child.exitCode ?? w.child.signalCode)}):\n${w.output()}`)].join('\n');
+
+  beforeAll(async () => {
+    const [temporalPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    temporalConfig = loadConfig({ ...process.env, KPI_DATA_DIR: tempDir('faults-temporal'), KPI_STACK_TEMPORAL_PORT: String(temporalPort), KPI_STACK_TEMPORAL_UI_PORT: String(uiPort) });
+    await stackUp(temporalConfig, () => undefined, ['temporal']);
+    env = {
       ...process.env,
       LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       CHDB_PATH: tempDir('close-faults'),
-      KPI_API_PORT: String(port),
+      KPI_API_PORT: String(apiPort),
       KPI_TASK_QUEUE: uniqueName('close-faults'),
       KPI_WORKFLOW_ID_PREFIX: `${uniqueName('cf')}.`,
       KPI_CLOSE_CONCURRENCY: '1',
+      // The restatement is started by the test; the workers' late-event watchers stay out of it.
+      KPI_LATE_CHECK_SECONDS: '3600',
     };
-    const config = loadConfig(env);
-    const calendar = config.business;
-    // May and June of 16 stores, stored straight into the warehouse: this test is about the close.
-    const sim = generateEvents({ from: '2026-05-01', to: '2026-06-30', stores: 16, regions: 4, seed: 5, scale: 0.5, timeZone: calendar.timeZone, notAfterMs: Date.now() });
-    const events = distinctEvents(sim.messages.map((m) => m.event));
+    config = loadConfig(env);
+    const sim = generateEvents({ from: '2026-04-01', to: '2026-06-30', stores: 6, regions: 2, seed: 5, scale: 0.4, timeZone: config.business.timeZone, notAfterMs: Date.now() });
+    all = distinctEvents(sim.messages.map((m) => m.event));
+    // Every fifth April sale arrives late: stored only after April has closed.
+    const late = new Set(all.filter((e, i) => e.type === 'sale.completed' && e.occurred_at.startsWith('2026-04') && i % 5 === 0));
+    onTime = all.filter((e) => !late.has(e));
     const warehouse = await openWarehouse(config.clickhouse);
     try {
       await migrate(warehouse.client);
-      const byTable = new Map<string, Record<string, unknown>[]>();
-      events.forEach((e, i) => {
-        const table = FAMILY_TABLES[EVENT_SCHEMAS[e.type].family];
-        const rows = byTable.get(table) ?? [];
-        for (const r of eventRows(e, { partition: 0, offset: String(i) })) rows.push(r);
-        byTable.set(table, rows);
-      });
-      for (const [table, rows] of byTable) for (let i = 0; i < rows.length; i += 50_000) await insertRows(warehouse.client, table, rows.slice(i, i + 50_000));
+      await storeEvents(warehouse.client, onTime, 0);
     } finally {
       await warehouse.close();
     }
+    holder = await startHolder();
+    token = readFileSync(`${String(env['CHDB_PATH'])}.token`, 'utf8').trim();
+    temporal = await connectTemporal(config.temporal);
+    // April closes before anything fails; its late sales are stored afterwards.
+    await startWorker();
+    const april = await startClose(temporal.client, { ...periodSettings(config), grain: 'month', period: '2026-04', force: true, graceMs: 0 }, { taskQueue: config.temporal.taskQueue });
+    await april.handle.result();
+    await read((client) => storeEvents(client, all.filter((e) => late.has(e)), onTime.length));
+  }, 600_000);
 
-    const health = async (): Promise<true | undefined> => ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok ? true : undefined);
-    const first = startKpi(['worker'], env);
-    await waitFor(health, { timeoutMs: 60_000, intervalMs: 200, what: `the first worker to answer: ${first.output()}` });
-    const temporal = await connectTemporal(config.temporal);
-    let second: ReturnType<typeof startKpi> | undefined;
-    try {
-      const { handle } = await startClose(temporal.client, { ...periodSettings(config), grain: 'month', period: '2026-06', force: true, graceMs: 0 }, { taskQueue: config.temporal.taskQueue });
-      // Kill it once the close is computing: its revision is begun, its values not all written.
-      // The worker holds the store: read through it with the admin token its first start wrote.
-      const credential = readFileSync(`${String(env['CHDB_PATH'])}.token`, 'utf8').trim();
-      const reader = await openWarehouse(config.clickhouse, { credential });
-      let seen: { computing: number; values: number } | undefined;
-      try {
-        seen = await waitFor(
-          async () => {
-            const [row] = await queryRows<{ computing: string; values: string }>(
-              reader.client,
-              "SELECT toString((SELECT count() FROM period_revisions FINAL WHERE grain = 'month' AND period = '2026-06' AND state = 'computing')) AS computing, toString((SELECT count() FROM kpi_values WHERE grain = 'month' AND period = '2026-06')) AS values",
-            );
-            return Number(row?.computing) > 0 ? { computing: Number(row?.computing), values: Number(row?.values) } : undefined;
-          },
-          { timeoutMs: 60_000, intervalMs: 50, what: 'the close to start computing' },
-        );
-      } finally {
-        await reader.close();
-      }
-      first.child.kill('SIGKILL');
-      await exited(first.child);
-      expect(seen.computing).toBe(1);
-
-      second = startKpi(['worker'], env);
-      const result = await handle.result();
-      expect(result).toMatchObject({ revision: 1, alreadyClosed: false, forced: true });
-
-      const after = await openWarehouse(config.clickhouse, { credential });
-      try {
-        const p = parsePeriod('month', '2026-06', calendar);
-        const expected = oracleKpis(events, { startMs: Date.parse(p.start), endMs: Date.parse(p.end), previousStartMs: Date.parse(previousPeriod(p, calendar).start) });
-        const { values, revision, status } = await readValues(after.client, { grain: 'month', period: '2026-06' });
-        expect({ revision, status }).toEqual({ revision: 1, status: 'closed' });
-        const wrong = values.flatMap((v) => {
-          const want = expected.get(`${v.level}|${v.unit}|${v.kpi}`);
-          if (!want) return [];
-          const same = v.numerator === want.numerator && v.denominator === want.denominator && (v.value === want.value || (v.value !== null && want.value !== null && Math.abs(v.value - want.value) <= 1e-9 * Math.max(1, Math.abs(want.value))));
-          return same ? [] : [`${v.level}|${v.unit}|${v.kpi}`];
-        });
-        expect(wrong).toEqual([]);
-        expect(values.filter((v) => expected.has(`${v.level}|${v.unit}|${v.kpi}`))).toHaveLength(expected.size);
-        const revisions = await queryRows<{ revision: number; state: string; forced: boolean }>(after.client, "SELECT revision, state, forced FROM period_revisions FINAL WHERE grain = 'month' AND period = '2026-06'");
-        expect(revisions).toEqual([{ revision: 1, state: 'closed', forced: true }]);
-        const audit = await queryRows<{ action: string }>(after.client, "SELECT action FROM period_audit FINAL WHERE grain = 'month' AND period = '2026-06'");
-        expect(audit).toEqual([{ action: 'close_forced' }]);
-      } finally {
-        await after.close();
-      }
-    } finally {
-      first.child.kill('SIGKILL');
-      second?.child.kill('SIGTERM');
-      if (second) await exited(second.child);
-      await temporal.connection.close();
+  afterAll(async () => {
+    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) await exited(w.child);
+    if (holder) {
+      holder.child.kill('SIGTERM');
+      await exited(holder.child);
     }
-  });
+    await temporal?.connection.close();
+    if (temporalConfig) await stackDown(temporalConfig, () => undefined, ['temporal']);
+  }, 120_000);
+
+  it('finishes a quarter close and a restatement on the other worker when theirs is SIGKILLed', async () => {
+    const april = await oracle('month', '2026-04', onTime);
+    expect(april).toEqual({ revision: 1, status: 'closed', wrong: [], expected: april.expected, shown: april.expected });
+    const [first] = workers;
+    if (!first) throw new Error('no worker');
+
+    const quarter = await startClose(temporal.client, { ...periodSettings(config), grain: 'quarter', period: '2026-Q2', force: true, graceMs: 0 }, { taskQueue: config.temporal.taskQueue });
+    const restate = { ...periodSettings(config), grain: 'month' as const, period: '2026-04', debounceMs: 0, reason: 'late sales stored', actor: 'close-faults' };
+    await reportLateEvents(temporal.client, restate, 0, { taskQueue: config.temporal.taskQueue });
+    await Promise.all([untilComputing('quarter', '2026-Q2', 1), untilComputing('month', '2026-04', 2)]).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${output()}`);
+    });
+    // The other worker is up before the first dies; the first holds both, mid-computation.
+    const second = await startWorker();
+    first.child.kill('SIGKILL');
+    expect(await exited(first.child)).toBe('SIGKILL');
+
+    const closed = await quarter.handle.result();
+    const restated = await temporal.client.workflow.getHandle<typeof restatePeriodWorkflow>(restateWorkflowId(config.close.idPrefix, 'month', '2026-04')).result();
+    expect(closed).toMatchObject({ revision: 1, alreadyClosed: false, forced: true });
+    expect(restated).toMatchObject({ revision: 2 });
+    expect(second.child.exitCode).toBeNull();
+
+    expect(await revisions('quarter', '2026-Q2')).toEqual([{ revision: 1, state: 'closed' }]);
+    expect((await revisions('month', '2026-04')).map((r) => r.revision)).toEqual([1, 2]);
+    const q2 = await oracle('quarter', '2026-Q2', all);
+    expect(q2).toEqual({ revision: 1, status: 'closed', wrong: [], expected: q2.expected, shown: q2.expected });
+    const restatedApril = await oracle('month', '2026-04', all, 2);
+    expect({ wrong: restatedApril.wrong, shown: restatedApril.shown }).toEqual({ wrong: [], shown: restatedApril.expected });
+  }, 400_000);
+
+  it('completes a close when the Temporal server is stopped and started again during it', async () => {
+    const { handle } = await startClose(temporal.client, { ...periodSettings(config), grain: 'month', period: '2026-05', force: true, graceMs: 0 }, { taskQueue: config.temporal.taskQueue });
+    await untilComputing('month', '2026-05', 1);
+    expect(await stackDown(temporalConfig, () => undefined, ['temporal'])).toEqual(['temporal']);
+    await sleep(3_000);
+    expect((await stackUp(temporalConfig, () => undefined, ['temporal'])).started).toEqual(['temporal']);
+
+    // The handle names the workflow; its client reconnects to the restarted server.
+    const result = await handle.result();
+    expect(result).toMatchObject({ revision: 1, alreadyClosed: false });
+    expect(workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)).toHaveLength(1);
+    expect(await revisions('month', '2026-05')).toEqual([{ revision: 1, state: 'closed' }]);
+    const may = await oracle('month', '2026-05', all);
+    expect(may).toEqual({ revision: 1, status: 'closed', wrong: [], expected: may.expected, shown: may.expected });
+  }, 400_000);
+
+  it('waits out a 30 s store outage during a close, then completes it', async () => {
+    const { handle } = await startClose(temporal.client, { ...periodSettings(config), grain: 'month', period: '2026-06', force: true, graceMs: 0 }, { taskQueue: config.temporal.taskQueue });
+    await untilComputing('month', '2026-06', 1);
+    holder.child.kill('SIGTERM');
+    expect(await exited(holder.child)).toBe(0);
+    await sleep(30_000);
+    // Nothing could be written meanwhile: the close is still running.
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    holder = await startHolder();
+
+    const result = await handle.result();
+    expect(result).toMatchObject({ revision: 1, alreadyClosed: false });
+    expect(workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)).toHaveLength(1);
+    expect(await revisions('month', '2026-06')).toEqual([{ revision: 1, state: 'closed' }]);
+    const june = await oracle('month', '2026-06', all);
+    expect(june).toEqual({ revision: 1, status: 'closed', wrong: [], expected: june.expected, shown: june.expected });
+  }, 400_000);
 });

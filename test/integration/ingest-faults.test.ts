@@ -99,7 +99,7 @@ describe('ingest under faults', () => {
     }
   });
 
-  it.concurrent('pauses while ClickHouse is unavailable for 10 s, then recovers with nothing lost', async () => {
+  it.concurrent('pauses while ClickHouse is unavailable for 30 s, then recovers with nothing lost', async () => {
     // The store is served over ClickHouse's HTTP interface by `kpi api`; ingest runs in
     // server mode against it. Stopping `kpi api` makes ClickHouse unavailable.
     const storePort = await freePort();
@@ -124,7 +124,7 @@ describe('ingest under faults', () => {
     try {
       await waitFor(health(ingestEnv['KPI_API_PORT']), { timeoutMs: 60_000, what: 'kpi ingest to start' });
       const publishing = publish(kafka, sim.messages, { topicPrefix: prefix });
-      // Let some batches land, then take ClickHouse away for 10 s. The counts are read through
+      // Let some batches land, then take ClickHouse away for 30 s. The counts are read through
       // `kpi api`, which holds the store: one HTTP query per look, not one process.
       const reader = await openWarehouse(store.config.clickhouse, { credential: adminToken });
       let lastCount = '';
@@ -145,7 +145,7 @@ describe('ingest under faults', () => {
       api.child.kill('SIGTERM');
       expect(await exited(api.child)).toBe(0);
       // The outage is timed from the moment the store went away; the rest of the run is sent meanwhile.
-      const outage = sleep(10_000);
+      const outage = sleep(30_000);
       await publishing;
       await outage;
       expect(ingest.child.exitCode).toBeNull();

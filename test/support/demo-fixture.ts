@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runKpi } from './cli.js';
@@ -25,15 +25,59 @@ export interface DemoFixture {
 export async function demoFixture(): Promise<DemoFixture> {
   const base = path.join(tmpdir(), 'kpi-demo-fixture');
   const made = path.join(base, 'made.json');
-  if (!existsSync(made)) {
+  if (!existsSync(made)) await makeOnce(base, made);
+  const names = JSON.parse(readFileSync(made, 'utf8')) as ReturnType<typeof demoNames>;
+  const copy = tempDir('demo');
+  cpSync(base, copy, { recursive: true });
+  return { dataDir: copy, taskQueue: names.taskQueue, workflowPrefix: names.workflowPrefix };
+}
+
+/** Alive: signal 0 reaches it. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid in a lock; 0 while its maker has not written it yet, or once the lock is gone. */
+function makerOf(lock: string): number {
+  try {
+    return Number(readFileSync(path.join(lock, 'pid'), 'utf8')) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Makes the fixture unless another test process is making it, in which case it waits for
+ * that one: jest's workers run suites side by side, and the first to ask makes it. The lock
+ * is a folder (made or not, atomically) naming its maker; a dead maker's lock is taken over.
+ */
+async function makeOnce(base: string, made: string): Promise<void> {
+  const lock = `${base}.lock`;
+  for (;;) {
+    if (existsSync(made)) return;
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      const maker = makerOf(lock);
+      if (maker > 0 && !alive(maker)) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+  writeFileSync(path.join(lock, 'pid'), String(process.pid));
+  try {
+    if (existsSync(made)) return;
     rmSync(base, { recursive: true, force: true });
     const name = `demo-t${Date.now().toString(36)}`;
     const demo = await runKpi(['demo', '--name', name, '--stores', '4', '--regions', '2', '--scale', '0.1', '--seed', '11', '--quarter', DEMO_QUARTER], { ...process.env, KPI_DATA_DIR: base, LOG_LEVEL: 'warn' }, { timeoutMs: 900_000 });
     if (demo.code !== 0) throw new Error(`kpi demo failed (${String(demo.code)}): ${demo.stderr.slice(-3000)}`);
     writeFileSync(made, JSON.stringify(demoNames(name)));
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
-  const names = JSON.parse(readFileSync(made, 'utf8')) as ReturnType<typeof demoNames>;
-  const copy = tempDir('demo');
-  cpSync(base, copy, { recursive: true });
-  return { dataDir: copy, taskQueue: names.taskQueue, workflowPrefix: names.workflowPrefix };
 }
