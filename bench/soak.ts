@@ -55,7 +55,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -69,6 +68,7 @@ import { projectRoot } from '../services/shared/paths.js';
 import { connectTemporal } from '../services/shared/temporal.js';
 import { DEFAULT_FLUSH_LIMITS, familyTopicSpecs, fitsInFlush, openTopicSender, type OutgoingMessage, type TopicSender } from '../services/shared/topic-sender.js';
 import { storedCounts } from '../services/ingest/stats.js';
+import { freePort } from '../services/stack/processes.js';
 import { stackUp } from '../services/stack/stack.js';
 import { periodOf } from '../schemas/calendar/index.js';
 import { topicNames } from '../schemas/events/index.js';
@@ -162,18 +162,6 @@ function options(): Options {
   // KPI_PROVISIONAL_INTERVAL_SECONDS takes whole seconds.
   if (!whole(o.interval, 1, 86_400)) throw new Error('--interval is a whole number of seconds, at least 1');
   return o;
-}
-
-/** A TCP port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** A `kpi` process of the run. */

@@ -1,24 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Kafka } from '../../services/shared/kafka.js';
 import { waitFor } from '../../services/shared/wait.js';
 import type { SimMessage } from '../../services/simulator/generate.js';
 import { EVENT_SCHEMAS, type Family } from '../../schemas/events/index.js';
 import { ROOT } from './env.js';
-import { MICRO_DECIMALS, decimalMicros, divideRoundingHalfAway, isoDigits } from './oracle-money.js';
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '../../services/stack/processes.js';
+import { MICRO_DECIMALS, decimalMicros, divideRoundingHalfAway, isoDigits } from './oracle-money.js';
 
 /** Starts `kpi <args>` in the background, output kept for error messages. */
 export function startKpi(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
