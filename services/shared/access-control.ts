@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { ClickHouseClient } from './clickhouse.js';
 import type { Config } from './config.js';
 import { ConfigError, MigrationError, describeError } from './errors.js';
-import { splitStatements } from './migrations.js';
+import { clusterRewriter, localTable } from './cluster-sql.js';
+import { readMigrations, splitStatements } from './migrations.js';
 import { projectRoot } from './paths.js';
 
 /**
@@ -53,9 +54,12 @@ export function accessStatements(config: ServerClickHouse, options: AccessOption
 function render(config: ServerClickHouse, options: AccessOptions): { statements: string[]; hidden: string[] } {
   const file = options.file ?? defaultAccessFile();
   if (!IDENTIFIER.test(config.database)) throw new ConfigError(`CLICKHOUSE_DATABASE: ${JSON.stringify(config.database)} is not an identifier`);
-  const statements = splitStatements(readFileSync(file, 'utf8')).map((s) => s.replaceAll(DATABASE_PLACEHOLDER, config.database));
-  const unknown = statements.find((s) => s.includes('{{'));
+  const written = splitStatements(readFileSync(file, 'utf8')).map((s) => s.replaceAll(DATABASE_PLACEHOLDER, config.database));
+  const unknown = written.find((s) => s.includes('{{'));
   if (unknown !== undefined) throw new ConfigError(`${file}: only ${DATABASE_PLACEHOLDER} may be used as a placeholder (in: ${unknown.slice(0, 80)})`);
+  const { cluster } = config;
+  const locals = cluster === undefined ? undefined : clusterLocalTables(cluster, config.database);
+  const statements = locals === undefined ? written : written.map((s) => withLocalGrants(s, config.database, locals));
   if (config.reader === undefined) return { statements, hidden: [] };
 
   const { user, password } = config.reader;
@@ -76,6 +80,27 @@ function render(config: ServerClickHouse, options: AccessOptions): { statements:
     ],
     hidden: [hash, salt],
   };
+}
+
+/** The tables the migrations make for a cluster with a replicated `<name>_local` under them, by name. */
+function clusterLocalTables(cluster: string, database: string): Set<string> {
+  const rewrite = clusterRewriter({ cluster, database });
+  const created = readMigrations().flatMap((m) => m.statements.flatMap(rewrite));
+  const pattern = new RegExp(`^CREATE TABLE IF NOT EXISTS ${database}\\.(\\w+)${localTable('')}\\s`);
+  return new Set(created.flatMap((statement) => pattern.exec(statement)?.[1] ?? []));
+}
+
+/**
+ * A grant of SELECT on Distributed tables, with SELECT on the local table under each added.
+ * A query on a Distributed table reads the shard it runs on as the querying user, who must
+ * therefore be allowed to read the local table as well; other shards are read as the
+ * cluster's own user. Other statements are returned as they are.
+ */
+export function withLocalGrants(statement: string, database: string, locals: ReadonlySet<string>): string {
+  if (!/^GRANT\b/.test(statement)) return statement;
+  return statement.replace(new RegExp(`SELECT ON ${database}\\.(\\w+)(?=\\s*,|\\s+TO\\b)`, 'g'), (grant: string, table: string) =>
+    locals.has(table) ? `${grant},\n    SELECT ON ${database}.${localTable(table)}` : grant,
+  );
 }
 
 export interface AccessControlResult {
