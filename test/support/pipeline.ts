@@ -25,8 +25,26 @@ export function exited(child: ChildProcess): Promise<number | string | null> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
 }
 
-/** True when the group's committed offsets reach every partition's end on these topics. */
+/**
+ * True when the group's committed offsets reach every partition's end on these topics. Asked
+ * again for up to 30 s while Kafka answers with a retriable error: right after a broker's
+ * death the group's coordinator may have moved (NOT_COORDINATOR), which kafkajs's admin does
+ * not retry itself.
+ */
 export async function groupCaughtUp(kafka: Kafka, groupId: string, topics: string[]): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await committedToEnd(kafka, groupId, topics);
+    } catch (err) {
+      const retriable = err instanceof Error && 'retriable' in err && err.retriable === true;
+      if (!retriable || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function committedToEnd(kafka: Kafka, groupId: string, topics: string[]): Promise<boolean> {
   const admin = kafka.admin();
   await admin.connect();
   try {
