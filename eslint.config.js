@@ -19,7 +19,7 @@ export const WORKFLOW_IMPORT_RULE = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', 'scratch/', 'test/fixtures/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist.*/', '.tools/', '.data/', 'coverage/', 'scratch/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

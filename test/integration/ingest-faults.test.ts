@@ -11,7 +11,7 @@ import { loadConfig } from '../../services/shared/config.js';
 import { topicNames } from '../../schemas/events/index.js';
 import { lastJsonLine, runKpi } from '../support/cli.js';
 import { tempDir, uniqueName } from '../support/env.js';
-import { exited, expectedFrom, freePort, startKpi, untilCaughtUp } from '../support/pipeline.js';
+import { exited, expectedFrom, freePort, freeSteadyPorts, startKpi, untilCaughtUp } from '../support/pipeline.js';
 
 interface Stats {
   stored: number;
@@ -102,7 +102,8 @@ describe('ingest under faults', () => {
   it.concurrent('pauses while ClickHouse is unavailable for 30 s, then recovers with nothing lost', async () => {
     // The store is served over ClickHouse's HTTP interface by `kpi api`; ingest runs in
     // server mode against it. Stopping `kpi api` makes ClickHouse unavailable.
-    const storePort = await freePort();
+    // The store comes back on its port after the outage: one no client takes meanwhile.
+    const storePort = await freeSteadyPorts(1);
     const store = await environment({ KPI_API_PORT: String(storePort) });
     const { env: ingestEnv, kafka, names, prefix } = await environment({
       KPI_TOPIC_PREFIX: store.prefix,

@@ -9,7 +9,7 @@ import { publish } from '../../services/simulator/produce.js';
 import { lastJsonLine, runKpi } from '../support/cli.js';
 import { tempDir, uniqueName } from '../support/env.js';
 import { startTestCluster, type TestCluster } from '../support/kafka-cluster.js';
-import { exited, expectedFrom, freePort, groupCaughtUp, startKpi, untilCaughtUp } from '../support/pipeline.js';
+import { exited, expectedFrom, freePort, groupCaughtUp, startKpi, stop, untilCaughtUp } from '../support/pipeline.js';
 
 interface Stats {
   stored: number;
@@ -55,9 +55,15 @@ describe('scale-out: a three-broker cluster, several ingest processes', () => {
     const names = topicNames(loadConfig(env).kafka.topicPrefix);
     const api = startKpi(['api'], env);
     const health = (port: string | undefined) => async () => ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok ? true : undefined);
-    await waitFor(health(env['KPI_API_PORT']), { timeoutMs: 60_000, what: 'kpi api to hold the store' });
-    // Ingest writes, so it presents a token that may: the admin's, which the first start wrote.
-    const token = readFileSync(`${String(env['CHDB_PATH'])}.token`, 'utf8').trim();
+    let token = '';
+    try {
+      await waitFor(health(env['KPI_API_PORT']), { timeoutMs: 60_000, what: 'kpi api to hold the store' });
+      // Ingest writes, so it presents a token that may: the admin's, which the first start wrote.
+      token = readFileSync(`${String(env['CHDB_PATH'])}.token`, 'utf8').trim();
+    } catch (err) {
+      await stop(api.child);
+      throw err;
+    }
     const ingestEnv = async (): Promise<NodeJS.ProcessEnv> => ({ ...env, KPI_TOKEN: token, KPI_API_PORT: String(await freePort()) });
     const kafka = createKafka({ brokers, clientId: uniqueName('so-test') });
     const topics = Object.values(names.families);
@@ -144,29 +150,34 @@ describe('scale-out: a three-broker cluster, several ingest processes', () => {
     const sim = generateEvents({ from: '2026-06-01', to: '2026-06-10', stores: 6, seed: 43, duplicates: 0.02, malformed: 0.01, outOfOrder: 0.01, notAfterMs: Date.now() });
     const ingests: Running[] = [];
     for (let i = 0; i < 3; i += 1) ingests.push(startKpi(['ingest'], await ingestEnv()));
-    const dead: Running[] = [];
-    // The events arrive in parts between kills, so batches are in flight at every kill.
+    const group = String(env['KPI_INGEST_GROUP']);
+    /** Per kill: whether the group had committed everything sent so far at that moment. */
+    const caughtUpAtKills: boolean[] = [];
+    // The events arrive in parts, each sent while the next kills happen, so batches are in flight.
     const parts = 10;
     const size = Math.ceil(sim.messages.length / parts);
     try {
       let sent = 0;
+      let sending: Promise<unknown> = Promise.resolve();
       for (let kill = 0; kill < 20; kill += 1) {
         if (sent < sim.messages.length && kill % 2 === 0) {
-          await publish(kafka, sim.messages.slice(sent, sent + size), { topicPrefix: prefix });
+          await sending;
+          sending = publish(kafka, sim.messages.slice(sent, sent + size), { topicPrefix: prefix });
           sent += size;
         }
         await sleep(1_500 + Math.floor(Math.random() * 2_000));
         const victim = Math.floor(Math.random() * ingests.length);
         const [gone] = ingests.splice(victim, 1, startKpi(['ingest'], await ingestEnv()));
-        if (gone) {
-          gone.child.kill('SIGKILL');
-          await exited(gone.child);
-          dead.push(gone);
-        }
+        if (!gone) throw new Error('no ingest process to kill');
+        caughtUpAtKills.push(await groupCaughtUp(kafka, group, topics));
+        gone.child.kill('SIGKILL');
+        expect(await exited(gone.child)).toBe('SIGKILL');
       }
+      await sending;
       if (sent < sim.messages.length) await publish(kafka, sim.messages.slice(sent), { topicPrefix: prefix });
-      expect(dead).toHaveLength(20);
-      await untilCaughtUp(kafka, String(env['KPI_INGEST_GROUP']), topics, { timeoutMs: 240_000, what: 'ingest to catch up after 20 kills' }).catch((err: unknown) => {
+      // Kills met work in flight: the group had not committed all that was sent.
+      expect({ kills: caughtUpAtKills.length, behind: caughtUpAtKills.some((c) => !c) }).toEqual({ kills: 20, behind: true });
+      await untilCaughtUp(kafka, group, topics, { timeoutMs: 240_000, what: 'ingest to catch up after 20 kills' }).catch((err: unknown) => {
         throw new Error(`${String(err)}\n${ingests.map((p, i) => `--- kpi ingest ${i + 1}:\n${p.output()}`).join('\n')}`);
       });
       await expectExact(env, sim);

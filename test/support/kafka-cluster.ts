@@ -1,8 +1,9 @@
 import { loadConfig, type Config } from '../../services/shared/config.js';
 import { createKafka, type Kafka } from '../../services/shared/kafka.js';
-import { isRunning, portOpen, readPidRecord } from '../../services/stack/processes.js';
+import { isRunning, readPidRecord } from '../../services/stack/processes.js';
 import { stackDown, stackUp } from '../../services/stack/stack.js';
 import { tempDir } from './env.js';
+import { freeSteadyPorts } from './pipeline.js';
 
 /**
  * A three-node KRaft cluster of a test's own, started by the same code as
@@ -23,22 +24,8 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/**
- * Six ports in a row, base and base+1 … base+5, that nobody listens on, below Linux's
- * ephemeral range (32768 and up): a port the system hands out (freePort(), a client's own
- * end) never takes a dead node's port while it is down.
- */
-async function freeRun(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const base = 20_000 + 2 * Math.floor(Math.random() * 6_000);
-    const taken = await Promise.all(Array.from({ length: 6 }, (_, i) => portOpen('127.0.0.1', base + i, 300)));
-    if (!taken.some(Boolean)) return base;
-  }
-  throw new Error('found no six free ports in a row');
-}
-
 export async function startTestCluster(): Promise<TestCluster> {
-  const base = await freeRun();
+  const base = await freeSteadyPorts(6);
   const config = loadConfig({
     ...process.env,
     KPI_DATA_DIR: tempDir('kafka-cluster'),

@@ -4,10 +4,11 @@ import type { Kafka } from '../../services/shared/kafka.js';
 import { waitFor } from '../../services/shared/wait.js';
 import type { SimMessage } from '../../services/simulator/generate.js';
 import { EVENT_SCHEMAS, type Family } from '../../schemas/events/index.js';
+import { portOpen } from '../../services/stack/processes.js';
 import { ROOT } from './env.js';
+import { MICRO_DECIMALS, decimalMicros, divideRoundingHalfAway, isoDigits } from './oracle-money.js';
 
 export { freePort } from '../../services/stack/processes.js';
-import { MICRO_DECIMALS, decimalMicros, divideRoundingHalfAway, isoDigits } from './oracle-money.js';
 
 /** Starts `kpi <args>` in the background, output kept for error messages. */
 export function startKpi(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
@@ -23,6 +24,36 @@ export function startKpi(args: string[], env: NodeJS.ProcessEnv): { child: Child
 export function exited(child: ChildProcess): Promise<number | string | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+}
+
+/**
+ * `count` ports in a row, base to base + count − 1, that nobody listens on, below Linux's
+ * ephemeral range (32768 and up), for services a test stops and starts again on the same
+ * port: a port the system hands out (freePort(), a client's own end) never takes one of
+ * these while its service is down. Even bases, so a Kafka node's port pair stays aligned.
+ */
+export async function freeSteadyPorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = 20_000 + 2 * Math.floor(Math.random() * 6_000);
+    const taken = await Promise.all(Array.from({ length: count }, (_, i) => portOpen('127.0.0.1', base + i, 300)));
+    if (!taken.some(Boolean)) return base;
+  }
+  throw new Error(`found no ${count} free ports in a row`);
+}
+
+/**
+ * Stops a started process as its user would, with SIGTERM, and with SIGKILL when it has not
+ * exited `graceMs` later: a test's cleanup never waits on a process that hangs.
+ */
+export async function stop(child: ChildProcess, graceMs = 20_000): Promise<number | string | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    return await exited(child);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, tempDir } from '../../support/env.js';
 // @ts-expect-error: a plain JavaScript script, without type declarations.
@@ -17,13 +17,22 @@ function checkout(): string {
   writeFileSync(path.join(root, 'services', 'main.ts'), "import type { Buffer } from 'node:buffer';\nimport { twice } from './shared/twice.js';\nconst b: Buffer | undefined = undefined;\nconsole.log(twice(21), b);\n");
   writeFileSync(path.join(root, 'services', 'thread.js'), 'export const plain = true;\n');
   writeFileSync(path.join(root, 'schemas', 'shape.json'), '{"a":1}\n');
-  // Written a minute ago, so a build made now is newer than all of it.
-  const before = new Date(Date.now() - 60_000);
-  for (const p of ['services/shared/twice.ts', 'services/main.ts', 'services/thread.js', 'schemas/shape.json', 'services/shared', 'services', 'schemas']) utimesSync(path.join(root, p), before, before);
+  settle(root);
   return root;
 }
 
-/** Marks a file or folder changed now, a moment after anything before it. */
+/** Dates every source file and folder a minute back, so a build made now is newer than all of it. */
+function settle(root: string): void {
+  const before = new Date(Date.now() - 60_000);
+  const walk = (rel: string): void => {
+    const full = path.join(root, rel);
+    if (statSync(full).isDirectory()) for (const name of readdirSync(full)) walk(path.join(rel, name));
+    utimesSync(full, before, before);
+  };
+  for (const dir of ['services', 'schemas']) if (existsSync(path.join(root, dir))) walk(dir);
+}
+
+/** Marks a file or folder changed now. */
 async function touch(file: string): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 30));
   const now = new Date();
@@ -53,22 +62,41 @@ describe('compiled sources (scripts/build.js)', () => {
     await touch(path.join(root, 'services', 'shared', 'twice.ts'));
     expect(fresh(root)).toBe(false);
 
+    settle(root);
     await buildDist(root);
     expect(fresh(root)).toBe(true);
     await touch(path.join(root, 'schemas'));
     writeFileSync(path.join(root, 'schemas', 'new.ts'), 'export {};\n');
     expect(fresh(root)).toBe(false);
 
+    settle(root);
     await buildDist(root);
     expect(fresh(root)).toBe(true);
     await touch(path.join(root, 'schemas'));
     rmSync(path.join(root, 'schemas', 'new.ts'));
     expect(fresh(root)).toBe(false);
 
+    settle(root);
     await buildDist(root);
     expect(existsSync(path.join(root, 'dist', 'schemas', 'new.js'))).toBe(false);
+    expect(fresh(root)).toBe(true);
+    // A whole folder removed: only its parent's time tells.
+    await touch(path.join(root, 'services'));
+    rmSync(path.join(root, 'services', 'shared'), { recursive: true });
+    expect(fresh(root)).toBe(false);
+
+    settle(root);
+    await buildDist(root);
     rmSync(path.join(root, 'dist', '.built'));
     expect(fresh(root)).toBe(false);
+  });
+
+  it('lets two builds run at once, one after the other, leaving nothing beside dist/', async () => {
+    const root = checkout();
+    roots.push(root);
+    expect(await Promise.all([buildDist(root), buildDist(root)])).toEqual([4, 4]);
+    expect(fresh(root)).toBe(true);
+    expect(readdirSync(root).filter((name) => name.startsWith('dist')).sort()).toEqual(['dist']);
   });
 
   it('is what the image runs: the Dockerfile compiles after copying the sources', () => {
