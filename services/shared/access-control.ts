@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ClickHouseClient } from './clickhouse.js';
 import type { Config } from './config.js';
 import { ConfigError, MigrationError, describeError } from './errors.js';
-import { clusterRewriter, localTable } from './cluster-sql.js';
+import { localTable, replicatedTableNames } from './cluster-sql.js';
 import { readMigrations, splitStatements } from './migrations.js';
 import { projectRoot } from './paths.js';
 
@@ -84,10 +84,10 @@ function render(config: ServerClickHouse, options: AccessOptions): { statements:
 
 /** The tables the migrations make for a cluster with a replicated `<name>_local` under them, by name. */
 function clusterLocalTables(cluster: string, database: string): Set<string> {
-  const rewrite = clusterRewriter({ cluster, database });
-  const created = readMigrations().flatMap((m) => m.statements.flatMap(rewrite));
-  const pattern = new RegExp(`^CREATE TABLE IF NOT EXISTS ${database}\\.(\\w+)${localTable('')}\\s`);
-  return new Set(created.flatMap((statement) => pattern.exec(statement)?.[1] ?? []));
+  return replicatedTableNames(
+    readMigrations().flatMap((m) => m.statements),
+    { cluster, database },
+  );
 }
 
 /**

@@ -397,6 +397,16 @@ function withWord(st: Statement, from: number, word: string, instead: string): s
 }
 
 /**
+ * The tables that `statements` (as written, for one server) become on a cluster with a
+ * replicated `<name>_local` under a Distributed `<name>`, by name.
+ */
+export function replicatedTableNames(statements: readonly string[], target: ClusterTarget): Set<string> {
+  const rewrite = clusterRewriter(target);
+  const pattern = new RegExp(`^CREATE TABLE IF NOT EXISTS ${target.database}\\.(\\w+)${LOCAL_SUFFIX}\\s`);
+  return new Set(statements.flatMap(rewrite).flatMap((s) => pattern.exec(s)?.[1] ?? []));
+}
+
+/**
  * The sharding key: a hash of the sorting key, so rows that replace or aggregate one another
  * share a shard. A key that begins with event_id hashes only event_id: every line and every
  * duplicate of one event on one shard.
